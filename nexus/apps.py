@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class NexusConfig(AppConfig):
+    name = "nexus"
+    verbose_name = "Nexus core"
+
+    def ready(self) -> None:
+        from nexus.roles import roles_ensure_after_migrate
+
+        # Group permissions reference every app's content types, which exist
+        # only after migrate; keeping roles in sync here keeps them declarative.
+        post_migrate.connect(roles_ensure_after_migrate, dispatch_uid="nexus-roles")

@@ -1,0 +1,45 @@
+"""Read-through cache of tweet records (the tweet without live metrics and
+media status, which are merged in at read time)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.core.cache import cache
+
+KEY_PREFIX = "tweet:v1:"
+
+
+def tweet_cache_key(tweet_id: int) -> str:
+    return f"{KEY_PREFIX}{tweet_id}"
+
+
+def tweet_cache_get_many(tweet_ids: Iterable[int]) -> dict[int, dict]:
+    """One round trip for all ids; a cache outage reads as all misses."""
+    keys = {tweet_cache_key(i): i for i in tweet_ids}
+    if not keys:
+        return {}
+    try:
+        found = cache.get_many(list(keys))
+    except Exception:  # the cache is an optimisation: never fail a read on it
+        return {}
+    return {keys[k]: v for k, v in found.items()}
+
+
+def tweet_cache_set_many(records: dict[int, tuple[dict, int]]) -> None:
+    """records: id -> (record, ttl seconds)."""
+    if not records:
+        return
+    # One round trip; the batch expires with its youngest member's deadline.
+    ttl = min(ttl for _, ttl in records.values())
+    try:
+        cache.set_many({tweet_cache_key(i): record for i, (record, _) in records.items()}, ttl)
+    except Exception:
+        return
+
+
+def tweet_cache_delete(tweet_id: int) -> None:
+    try:
+        cache.delete(tweet_cache_key(tweet_id))
+    except Exception:
+        return

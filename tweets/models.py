@@ -1,0 +1,188 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from nexus.snowflake import next_id
+
+
+class TweetContent(models.Model):
+    """Content-addressed text: one row per distinct NFC-normalised text."""
+
+    hash = models.CharField(primary_key=True, max_length=71)  # "sha256:" + 64 hex
+    text = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.hash
+
+
+class TweetState(models.TextChoices):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    EDITED = "edited"
+    ARCHIVED = "archived"
+
+
+class Tier(models.TextChoices):
+    HOT = "hot"
+    WARM = "warm"
+    COLD = "cold"
+
+
+class TweetQuerySet(models.QuerySet):
+    def not_gone(self) -> TweetQuerySet:
+        """Neither deleted by its author nor removed by a moderator."""
+        return self.filter(deleted_at__isnull=True, removed_at__isnull=True)
+
+    def published(self) -> TweetQuerySet:
+        return self.not_gone().exclude(state=TweetState.DRAFT)
+
+    def visible_to(self, user) -> TweetQuerySet:
+        """Published tweets, plus the user's own drafts."""
+        if user is not None and user.is_authenticated:
+            return self.not_gone().filter(~Q(state=TweetState.DRAFT) | Q(author_id=user.pk))
+        return self.published()
+
+
+class Tweet(models.Model):
+    id = models.BigIntegerField(primary_key=True, default=next_id, editable=False)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="tweets")
+    # Null once the tweet leaves the hot tier: the archive holds the content.
+    content = models.ForeignKey(
+        TweetContent, on_delete=models.PROTECT, null=True, blank=True, db_column="content_hash", related_name="+"
+    )
+    media_ids = models.JSONField(default=list, blank=True)
+    state = models.CharField(max_length=10, choices=TweetState.choices, default=TweetState.PUBLISHED)
+    version = models.PositiveIntegerField(default=1)
+    # The version current at publication; edits allowed = NEXUS_MAX_EDITS past it.
+    published_version = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    published_at = models.DateTimeField(null=True, blank=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    in_reply_to_id = models.BigIntegerField(null=True, blank=True)
+    quote_of_id = models.BigIntegerField(null=True, blank=True)
+    tier = models.CharField(max_length=4, choices=Tier.choices, default=Tier.HOT)
+    archive_key = models.CharField(max_length=255, blank=True, default="")
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
+    removed_reason = models.TextField(blank=True, default="")
+    # PostgreSQL tsvector (GIN-indexed by migration on PostgreSQL only).
+    search_vector = SearchVectorField(null=True, blank=True, editable=False)
+
+    history = HistoricalRecords(excluded_fields=["search_vector"], cascade_delete_history=False)
+    objects = TweetQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            # Author timeline: newest published first, keyset-paginated.
+            models.Index(
+                fields=["author", "-published_at", "-id"],
+                name="tweet_author_timeline",
+                condition=Q(published_at__isnull=False),
+            ),
+            models.Index(fields=["author", "-id"], name="tweet_author_drafts", condition=Q(state="draft")),
+            models.Index(fields=["in_reply_to_id"], name="tweet_in_reply_to", condition=Q(in_reply_to_id__isnull=False)),
+            models.Index(fields=["quote_of_id"], name="tweet_quote_of", condition=Q(quote_of_id__isnull=False)),
+            models.Index(fields=["-published_at", "-id"], name="tweet_published_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.id)
+
+    @property
+    def content_hash(self) -> str | None:
+        return self.content_id
+
+    @property
+    def is_gone(self) -> bool:
+        return self.deleted_at is not None or self.removed_at is not None
+
+
+class TweetVersion(models.Model):
+    """One immutable row per version of a tweet's content (text + media)."""
+
+    tweet = models.ForeignKey(Tweet, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField()
+    content = models.ForeignKey(
+        TweetContent, on_delete=models.PROTECT, null=True, blank=True, db_column="content_hash", related_name="+"
+    )
+    media_ids = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tweet", "version"], name="tweet_version_unique")]
+        ordering = ["tweet", "version"]
+
+    def __str__(self) -> str:
+        return f"{self.tweet_id} v{self.version}"
+
+
+class IdempotencyKey(models.Model):
+    """(user, key) is unique: the database, not a check-then-insert, decides
+    which of two concurrent repeats creates the tweet."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    tweet = models.ForeignKey(Tweet, on_delete=models.CASCADE, null=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_user_key_unique")]
+
+
+class EventType(models.TextChoices):
+    CREATED = "tweet.created"
+    PUBLISHED = "tweet.published"
+    EDITED = "tweet.edited"
+    DELETED = "tweet.deleted"
+    REMOVED = "tweet.removed"
+    RESTORED = "tweet.restored"
+    TIER_CHANGED = "tweet.tier_changed"
+
+
+class OutboxEvent(models.Model):
+    """Transactional outbox: written in the same transaction as the change.
+
+    `txid` is the writing transaction's PostgreSQL xid8 (0 on SQLite, whose
+    writers are serialised). The feed orders by (txid, id) and only returns
+    events of transactions older than every one still in flight, so a reader
+    never skips an event that commits later with a smaller id."""
+
+    id = models.BigAutoField(primary_key=True)
+    txid = models.BigIntegerField(default=0)
+    type = models.CharField(max_length=32, choices=EventType.choices)
+    tweet_id = models.BigIntegerField()
+    author_id = models.BigIntegerField()
+    version = models.PositiveIntegerField(default=1)
+    at = models.DateTimeField(default=timezone.now)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["txid", "id"], name="outbox_cursor")]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.tweet_id}"
+
+
+class TweetHashtag(models.Model):
+    """A tag a published tweet carries now; rewritten on edit. Search and
+    hashtag analytics read it through its (tag, tweet) index."""
+
+    tweet = models.ForeignKey(Tweet, on_delete=models.CASCADE, related_name="hashtags")
+    tag = models.CharField(max_length=100)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tag", "tweet"], name="tweet_hashtag_unique")]
+        indexes = [models.Index(fields=["tweet"], name="tweet_hashtag_tweet")]
+
+    def __str__(self) -> str:
+        return f"#{self.tag}"

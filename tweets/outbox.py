@@ -1,0 +1,83 @@
+"""Transactional outbox and the gap-free event feed (SPEC section 6).
+
+Why not `id > cursor`: ids come from a sequence when the INSERT runs, but
+transactions commit in any order. While a transaction holding id 10 is still
+open, a reader can already see id 11; advancing its cursor to 11 would skip
+10 forever. So each event records its transaction id (xid8) and the feed
+returns, in (txid, id) order, only events of transactions older than the
+oldest one still running (the snapshot's xmin): everything below xmin has
+finished, so no event can later appear behind a cursor already handed out.
+On SQLite writers are serialised by the database lock, so ids are already in
+commit order and txid is 0."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import Q
+from django.db.models.expressions import RawSQL
+from rest_framework.exceptions import ValidationError
+
+from nexus.timefmt import format_timestamp
+from tweets.models import EventType, OutboxEvent, Tweet
+
+PG_CURRENT_TXID = "pg_current_xact_id()::text::bigint"
+PG_SNAPSHOT_XMIN = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+
+
+def event_record(*, type: EventType | str, tweet: Tweet, data: dict | None = None) -> OutboxEvent:
+    """Write one event; call inside the transaction that makes the change."""
+    txid = RawSQL(PG_CURRENT_TXID, []) if connection.vendor == "postgresql" else 0
+    return OutboxEvent.objects.create(
+        txid=txid,
+        type=type,
+        tweet_id=tweet.id,
+        author_id=tweet.author_id,
+        version=tweet.version,
+        data=data or {},
+    )
+
+
+@dataclass(frozen=True)
+class Cursor:
+    txid: int
+    id: int
+
+    def encode(self) -> str:
+        return f"{self.txid}.{self.id}"
+
+    @classmethod
+    def decode(cls, raw: str | None) -> Cursor:
+        if not raw:
+            return cls(-1, 0)
+        try:
+            txid, event_id = raw.split(".")
+            return cls(int(txid), int(event_id))
+        except ValueError:
+            raise ValidationError({"after": ["Invalid cursor: pass a next_cursor or an event's cursor."]}) from None
+
+
+def events_after(*, after: str | None, limit: int) -> tuple[list[dict], str | None]:
+    """Committed events after the cursor, oldest first, and the cursor to continue from."""
+    cursor = Cursor.decode(after)
+    queryset = OutboxEvent.objects.filter(
+        Q(txid__gt=cursor.txid) | Q(txid=cursor.txid, id__gt=cursor.id)
+    ).order_by("txid", "id")
+    if connection.vendor == "postgresql":
+        # Same statement, same snapshot: only transactions that have finished.
+        queryset = queryset.filter(txid__lt=RawSQL(PG_SNAPSHOT_XMIN, []))
+    events = list(queryset[:limit])
+    results = [
+        {
+            "cursor": Cursor(e.txid, e.id).encode(),
+            "type": e.type,
+            "tweet_id": str(e.tweet_id),
+            "author_id": str(e.author_id),
+            "version": e.version,
+            "at": format_timestamp(e.at),
+        }
+        for e in events
+    ]
+    next_cursor = results[-1]["cursor"] if results else (after or None)
+    return results, next_cursor

@@ -1,0 +1,169 @@
+"""Read side of tweets: records (cacheable, tier-independent) and their JSON."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from engagement.selectors import metrics_for_many
+from lifecycle.selectors import archived_record
+from media.selectors import media_render_many
+from nexus.timefmt import format_timestamp
+from tweets import cache as tweet_cache
+from tweets.models import Tier, Tweet, TweetState, TweetVersion
+
+HOT_CACHE_MIN_TTL = 5
+
+
+def tweet_record_build(tweet: Tweet, *, username: str, text: str, media_ids: list[int]) -> dict:
+    """The cacheable, tier-independent description of a tweet (no live metrics)."""
+    deadline = None
+    if tweet.published_at is not None:
+        deadline = tweet.published_at + timedelta(seconds=settings.NEXUS_EDIT_WINDOW_SECONDS)
+    return {
+        "id": tweet.id,
+        "author_id": tweet.author_id,
+        "username": username,
+        "text": text,
+        "content_hash": tweet.content_id,
+        "state": tweet.state,
+        "version": tweet.version,
+        "created_at": format_timestamp(tweet.created_at),
+        "published_at": format_timestamp(tweet.published_at),
+        "edited_at": format_timestamp(tweet.edited_at),
+        "editable_until": format_timestamp(deadline),
+        "in_reply_to_id": tweet.in_reply_to_id,
+        "quote_of_id": tweet.quote_of_id,
+        "media_ids": list(media_ids),
+        "tier": tweet.tier,
+    }
+
+
+def _record_from_row(tweet: Tweet) -> dict:
+    if tweet.tier == Tier.HOT:
+        return tweet_record_build(
+            tweet, username=tweet.author.username, text=tweet.content.text, media_ids=tweet.media_ids
+        )
+    return archived_record(tweet)
+
+
+def _hot_ttl(tweet: Tweet, now: datetime) -> int:
+    remaining = (tweet.created_at + timedelta(seconds=settings.NEXUS_HOT_CACHE_SECONDS) - now).total_seconds()
+    return int(remaining)
+
+
+def tweet_records_get_many(tweet_ids: Iterable[int]) -> dict[int, dict]:
+    """Records of tweets that are not deleted or removed (drafts included):
+    one cache round trip, one query for the misses."""
+    ids = list(dict.fromkeys(tweet_ids))
+    records = tweet_cache.tweet_cache_get_many(ids)
+    missing = [i for i in ids if i not in records]
+    if missing:
+        now = timezone.now()
+        to_cache: dict[int, tuple[dict, int]] = {}
+        rows = Tweet.objects.not_gone().filter(pk__in=missing).select_related("author", "content")
+        for tweet in rows:
+            record = _record_from_row(tweet)
+            records[tweet.id] = record
+            ttl = _hot_ttl(tweet, now) if tweet.tier == Tier.HOT else 0
+            if ttl >= HOT_CACHE_MIN_TTL:
+                to_cache[tweet.id] = (record, ttl)
+        if to_cache:
+            tweet_cache.tweet_cache_set_many(to_cache)
+    return records
+
+
+def record_visible_to(record: dict, user) -> bool:
+    if record["state"] != TweetState.DRAFT:
+        return True
+    return user is not None and user.is_authenticated and record["author_id"] == user.pk
+
+
+def tweets_render(records: list[dict]) -> list[dict]:
+    """Tweet JSON for records, with live metrics and media: one metrics lookup
+    and at most one media lookup for the whole list."""
+    metrics = metrics_for_many([r["id"] for r in records])
+    media = media_render_many(m for r in records for m in r["media_ids"])
+    return [_render(r, metrics.get(r["id"]), media) for r in records]
+
+
+def _render(record: dict, metrics: dict | None, media: dict[int, dict]) -> dict:
+    return {
+        "id": str(record["id"]),
+        "author": {"id": str(record["author_id"]), "username": record["username"]},
+        "text": record["text"],
+        "content_hash": record["content_hash"],
+        "state": record["state"],
+        "version": record["version"],
+        "created_at": record["created_at"],
+        "edited_at": record["edited_at"],
+        "editable_until": record["editable_until"],
+        "in_reply_to_id": _str_or_none(record["in_reply_to_id"]),
+        "quote_of_id": _str_or_none(record["quote_of_id"]),
+        "media": [media[m] for m in record["media_ids"] if m in media],
+        "metrics": metrics or {"likes": 0, "retweets": 0, "replies": 0, "quotes": 0, "views": 0},
+        "tier": record["tier"],
+    }
+
+
+def _str_or_none(value: int | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def tweet_get(*, tweet_id: int, user) -> dict | None:
+    """Tweet JSON, or None when unknown, gone, or someone else's draft."""
+    record = tweet_records_get_many([tweet_id]).get(tweet_id)
+    if record is None or not record_visible_to(record, user):
+        return None
+    return tweets_render([record])[0]
+
+
+def tweets_get_many(*, tweet_ids: list[int], user) -> list[dict]:
+    """Tweet JSON in the order asked, invisible ids left out."""
+    records = tweet_records_get_many(tweet_ids)
+    ordered = [records[i] for i in dict.fromkeys(tweet_ids) if i in records and record_visible_to(records[i], user)]
+    return tweets_render(ordered)
+
+
+def tweet_etag(tweet_json: dict) -> str:
+    """`"<version>-<digest of the body>"`: the body digest makes 304s exact; the
+    version prefix is what If-Match compares, so a like arriving between a
+    client's GET and its PATCH does not fail the edit."""
+    body = json.dumps(tweet_json, sort_keys=True, separators=(",", ":")).encode()
+    return f'"{tweet_json["version"]}-{hashlib.sha1(body).hexdigest()[:16]}"'
+
+
+def etag_version(etag: str) -> int | None:
+    """The version an ETag from `tweet_etag` names, or None if it is not ours."""
+    raw = etag.strip()
+    if raw.startswith("W/"):
+        raw = raw[2:]
+    raw = raw.strip('"')
+    head, _, _ = raw.partition("-")
+    return int(head) if head.isdigit() else None
+
+
+def tweet_versions(*, tweet_id: int, user) -> list[dict] | None:
+    """All versions oldest first, in every tier; None when not visible."""
+    record = tweet_records_get_many([tweet_id]).get(tweet_id)
+    if record is None or not record_visible_to(record, user):
+        return None
+    if record["tier"] != Tier.HOT:
+        return record["versions"]
+    rows = TweetVersion.objects.filter(tweet_id=tweet_id).select_related("content").order_by("version")
+    return [version_render(v.version, v.content.text, v.content_id, v.media_ids, v.created_at) for v in rows]
+
+
+def version_render(version: int, text: str, content_hash: str, media_ids: list[int], created_at) -> dict:
+    return {
+        "version": version,
+        "text": text,
+        "content_hash": content_hash,
+        "media_ids": [str(m) for m in media_ids],
+        "created_at": created_at if isinstance(created_at, str) else format_timestamp(created_at),
+    }

@@ -1,0 +1,364 @@
+"""Write side of tweets: every change happens here, in one transaction with its
+outbox event, its history record and its lifecycle schedule."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.postgres.search import SearchVector
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Value
+from django.utils import timezone
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+
+from engagement.services import engagement_tweet_visibility_changed
+from lifecycle.services import lifecycle_schedule
+from media.services import media_check_attachable
+from nexus.errors import Conflict, PreconditionFailed
+from tweets import cache as tweet_cache
+from tweets.models import (
+    EventType,
+    IdempotencyKey,
+    Tier,
+    Tweet,
+    TweetContent,
+    TweetHashtag,
+    TweetState,
+    TweetVersion,
+)
+from tweets.outbox import event_record
+from tweets.text import TextError, content_hash, hashtags_extract, text_normalize
+
+SEARCH_CONFIG = "simple"  # language-neutral: tweets come in every language
+
+
+# --- helpers ------------------------------------------------------------------------
+def content_store(*, text: str) -> TweetContent:
+    """Store `text` once per hash; a second identical text stores nothing."""
+    content = TweetContent(hash=content_hash(text), text=text)
+    TweetContent.objects.bulk_create([content], ignore_conflicts=True)
+    return content
+
+
+def _search_vector(text: str):
+    if connection.vendor != "postgresql":
+        return None
+    return SearchVector(Value(text), config=SEARCH_CONFIG)
+
+
+def _validated_text(text: str, *, has_media: bool) -> str:
+    try:
+        return text_normalize(text, has_media=has_media)
+    except TextError as exc:
+        raise ValidationError({"text": [str(exc)]}) from None
+
+
+def _check_parent(field: str, parent_id: int | None) -> None:
+    if parent_id is not None and not Tweet.objects.published().filter(pk=parent_id).exists():
+        raise ValidationError({field: [f"Tweet {parent_id} does not exist or is not visible."]})
+
+
+def _hashtags_replace(tweet: Tweet, text: str | None) -> None:
+    TweetHashtag.objects.filter(tweet=tweet).delete()
+    if text is None or tweet.state == TweetState.DRAFT:
+        return
+    TweetHashtag.objects.bulk_create(
+        [TweetHashtag(tweet=tweet, tag=tag, created_at=tweet.published_at or timezone.now()) for tag in hashtags_extract(text)],
+        ignore_conflicts=True,
+    )
+
+
+def _lock_tweet(tweet_id: int, *, actor) -> Tweet:
+    """The tweet row, locked for the rest of the transaction; 404 when the actor
+    may not see it, 403 when it is not theirs."""
+    tweet = Tweet.objects.select_for_update().filter(pk=tweet_id).not_gone().first()
+    if tweet is None or (tweet.state == TweetState.DRAFT and tweet.author_id != actor.pk):
+        raise NotFound("No such tweet.")
+    if tweet.author_id != actor.pk:
+        raise PermissionDenied("Only the author may change this tweet.")
+    return tweet
+
+
+def _save(tweet: Tweet, *, actor, fields: list[str], reason: str | None = None) -> None:
+    # simple-history records who made the change; DRF's token auth is not
+    # visible to its middleware, so the service says it explicitly.
+    tweet._history_user = actor
+    if reason:
+        tweet._change_reason = reason
+    tweet.save(update_fields=fields)
+
+
+def _invalidate_after_commit(tweet_id: int) -> None:
+    transaction.on_commit(lambda: tweet_cache.tweet_cache_delete(tweet_id))
+
+
+# --- create -------------------------------------------------------------------------
+def tweet_create(
+    *,
+    author,
+    text: str,
+    media_ids: list[int] | None = None,
+    in_reply_to_id: int | None = None,
+    quote_of_id: int | None = None,
+    draft: bool = False,
+    idempotency_key: str | None = None,
+) -> tuple[Tweet, bool]:
+    """Create a tweet (or a draft). Returns (tweet, created); created is False
+    when `idempotency_key` repeats an earlier request of the same author."""
+    if idempotency_key:
+        earlier = _idempotent_replay(author_id=author.pk, key=idempotency_key)
+        if earlier is not None:
+            return earlier, False
+    media_ids = list(media_ids or [])
+    text = _validated_text(text, has_media=bool(media_ids))
+    media_check_attachable(owner_id=author.pk, media_ids=media_ids)
+    _check_parent("in_reply_to_id", in_reply_to_id)
+    _check_parent("quote_of_id", quote_of_id)
+
+    for _attempt in range(3):
+        try:
+            return _tweet_insert(
+                author=author,
+                text=text,
+                media_ids=media_ids,
+                in_reply_to_id=in_reply_to_id,
+                quote_of_id=quote_of_id,
+                draft=draft,
+                idempotency_key=idempotency_key,
+            ), True
+        except IntegrityError:
+            if not idempotency_key:
+                raise
+            # A concurrent request with the same key committed first (on
+            # PostgreSQL our INSERT waited for it): answer with its tweet.
+            earlier = _idempotent_replay(author_id=author.pk, key=idempotency_key)
+            if earlier is not None:
+                return earlier, False
+    raise Conflict("Could not settle the Idempotency-Key; retry the request.")
+
+
+def _idempotent_replay(*, author_id: int, key: str) -> Tweet | None:
+    row = IdempotencyKey.objects.filter(user_id=author_id, key=key).select_related("tweet").first()
+    if row is None:
+        return None
+    ttl = timedelta(seconds=settings.NEXUS_IDEMPOTENCY_TTL_SECONDS)
+    if row.created_at < timezone.now() - ttl or row.tweet is None:
+        # Expired: the key may be used again. Conditional on created_at so two
+        # concurrent requests cannot both delete a fresh row.
+        IdempotencyKey.objects.filter(pk=row.pk, created_at=row.created_at).delete()
+        return None
+    return row.tweet
+
+
+@transaction.atomic
+def _tweet_insert(
+    *, author, text, media_ids, in_reply_to_id, quote_of_id, draft, idempotency_key
+) -> Tweet:
+    now = timezone.now()
+    content = content_store(text=text)
+    tweet = Tweet(
+        author=author,
+        content=content,
+        media_ids=media_ids,
+        state=TweetState.DRAFT if draft else TweetState.PUBLISHED,
+        version=1,
+        published_version=None if draft else 1,
+        created_at=now,
+        published_at=None if draft else now,
+        in_reply_to_id=in_reply_to_id,
+        quote_of_id=quote_of_id,
+        search_vector=_search_vector(text),
+    )
+    tweet._history_user = author
+    tweet.save(force_insert=True)
+    if idempotency_key:
+        # The unique (user, key) constraint arbitrates concurrent repeats: the
+        # loser's INSERT fails and its whole transaction (tweet too) rolls back.
+        IdempotencyKey.objects.create(user=author, key=idempotency_key, tweet=tweet, created_at=now)
+    TweetVersion.objects.create(tweet=tweet, version=1, content=content, media_ids=media_ids, created_at=now, created_by=author)
+    event_record(type=EventType.CREATED, tweet=tweet)
+    if not draft:
+        _on_published(tweet, text)
+    return tweet
+
+
+def _on_published(tweet: Tweet, text: str) -> None:
+    _hashtags_replace(tweet, text)
+    lifecycle_schedule(tweet_id=tweet.id, published_at=tweet.published_at)
+    engagement_tweet_visibility_changed(
+        tweet_id=tweet.id, in_reply_to_id=tweet.in_reply_to_id, quote_of_id=tweet.quote_of_id, delta=+1
+    )
+
+
+# --- edit, rollback, publish ----------------------------------------------------------
+def edit_deadline(tweet: Tweet):
+    if tweet.published_at is None:
+        return None
+    return tweet.published_at + timedelta(seconds=settings.NEXUS_EDIT_WINDOW_SECONDS)
+
+
+def _check_edit_allowed(tweet: Tweet) -> None:
+    if tweet.state == TweetState.DRAFT:
+        return  # drafts are freely editable until published
+    if tweet.tier != Tier.HOT or timezone.now() > edit_deadline(tweet):
+        raise Conflict("The edit window of this tweet has closed.", code="edit_window_closed")
+    if tweet.version - (tweet.published_version or 1) >= settings.NEXUS_MAX_EDITS:
+        raise Conflict(f"This tweet was already edited {settings.NEXUS_MAX_EDITS} times.", code="edit_limit_reached")
+
+
+def _check_if_match(tweet: Tweet, if_match_version: int | None) -> None:
+    if if_match_version is not None and if_match_version != tweet.version:
+        raise PreconditionFailed()
+
+
+@transaction.atomic
+def tweet_edit(
+    *,
+    tweet_id: int,
+    actor,
+    text: str | None = None,
+    media_ids: list[int] | None = None,
+    if_match_version: int | None = None,
+) -> tuple[Tweet, bool]:
+    """Apply a new version of text and/or media. Returns (tweet, changed)."""
+    tweet = _lock_tweet(tweet_id, actor=actor)
+    _check_if_match(tweet, if_match_version)
+    new_media = list(tweet.media_ids) if media_ids is None else list(media_ids)
+    new_text = tweet.content.text if text is None else text
+    new_text = _validated_text(new_text, has_media=bool(new_media))
+    if media_ids is not None and new_media != tweet.media_ids:
+        media_check_attachable(owner_id=actor.pk, media_ids=new_media)
+    return _new_version(tweet, actor=actor, text=new_text, media_ids=new_media)
+
+
+@transaction.atomic
+def tweet_rollback(*, tweet_id: int, actor, version: int, if_match_version: int | None = None) -> tuple[Tweet, bool]:
+    """A new version whose content equals `version` (history is never rewritten)."""
+    tweet = _lock_tweet(tweet_id, actor=actor)
+    _check_if_match(tweet, if_match_version)
+    target = TweetVersion.objects.filter(tweet=tweet, version=version).select_related("content").first()
+    if target is None:
+        raise ValidationError({"version": [f"Tweet has no version {version}."]})
+    return _new_version(tweet, actor=actor, text=target.content.text, media_ids=list(target.media_ids))
+
+
+def _new_version(tweet: Tweet, *, actor, text: str, media_ids: list[int]) -> tuple[Tweet, bool]:
+    new_hash = content_hash(text)
+    if new_hash == tweet.content_id and media_ids == list(tweet.media_ids):
+        return tweet, False
+    _check_edit_allowed(tweet)
+    now = timezone.now()
+    content = content_store(text=text)
+    tweet.content = content
+    tweet.media_ids = media_ids
+    tweet.version += 1
+    tweet.search_vector = _search_vector(text)
+    fields = ["content", "media_ids", "version", "search_vector"]
+    if tweet.state != TweetState.DRAFT:
+        tweet.state = TweetState.EDITED
+        tweet.edited_at = now
+        fields += ["state", "edited_at"]
+    _save(tweet, actor=actor, fields=fields)
+    TweetVersion.objects.create(
+        tweet=tweet, version=tweet.version, content=content, media_ids=media_ids, created_at=now, created_by=actor
+    )
+    if tweet.state != TweetState.DRAFT:
+        _hashtags_replace(tweet, text)
+        event_record(type=EventType.EDITED, tweet=tweet)
+    _invalidate_after_commit(tweet.id)
+    return tweet, True
+
+
+@transaction.atomic
+def tweet_publish(*, tweet_id: int, actor) -> Tweet:
+    tweet = _lock_tweet(tweet_id, actor=actor)
+    if tweet.state != TweetState.DRAFT:
+        raise Conflict("Only a draft can be published.", code="not_a_draft")
+    now = timezone.now()
+    tweet.state = TweetState.PUBLISHED
+    tweet.published_at = now
+    tweet.published_version = tweet.version
+    _save(tweet, actor=actor, fields=["state", "published_at", "published_version"])
+    event_record(type=EventType.PUBLISHED, tweet=tweet)
+    _on_published(tweet, tweet.content.text)
+    _invalidate_after_commit(tweet.id)
+    return tweet
+
+
+# --- delete and moderation ---------------------------------------------------------------
+def _went_away(tweet: Tweet) -> None:
+    TweetHashtag.objects.filter(tweet=tweet).delete()
+    if tweet.state != TweetState.DRAFT:
+        engagement_tweet_visibility_changed(
+            tweet_id=tweet.id, in_reply_to_id=tweet.in_reply_to_id, quote_of_id=tweet.quote_of_id, delta=-1
+        )
+    _invalidate_after_commit(tweet.id)
+
+
+@transaction.atomic
+def tweet_delete(*, tweet_id: int, actor) -> None:
+    """Soft delete by the author: 404 for everyone after, row and history kept."""
+    tweet = _lock_tweet(tweet_id, actor=actor)
+    tweet.deleted_at = timezone.now()
+    _save(tweet, actor=actor, fields=["deleted_at"], reason="deleted by author")
+    event_record(type=EventType.DELETED, tweet=tweet)
+    _went_away(tweet)
+
+
+def _lock_for_moderation(tweet_id: int) -> Tweet:
+    tweet = Tweet.objects.select_for_update().filter(pk=tweet_id).first()
+    if tweet is None:
+        raise NotFound("No such tweet.")
+    return tweet
+
+
+def _reason_required(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": ["A reason is required."]})
+    return reason
+
+
+@transaction.atomic
+def tweet_remove(*, tweet_id: int, moderator, reason: str) -> Tweet:
+    """Moderator removal: 404 in the API at once; audited with the reason."""
+    reason = _reason_required(reason)
+    tweet = _lock_for_moderation(tweet_id)
+    if tweet.removed_at is not None:
+        return tweet
+    was_visible = tweet.deleted_at is None
+    tweet.removed_at = timezone.now()
+    tweet.removed_reason = reason
+    _save(tweet, actor=moderator, fields=["removed_at", "removed_reason"], reason=f"removed: {reason}")
+    event_record(type=EventType.REMOVED, tweet=tweet, data={"reason": reason, "moderator_id": moderator.pk})
+    if was_visible:
+        _went_away(tweet)
+    return tweet
+
+
+@transaction.atomic
+def tweet_restore(*, tweet_id: int, moderator, reason: str) -> Tweet:
+    reason = _reason_required(reason)
+    tweet = _lock_for_moderation(tweet_id)
+    if tweet.removed_at is None:
+        return tweet
+    tweet.removed_at = None
+    tweet.removed_reason = ""
+    _save(tweet, actor=moderator, fields=["removed_at", "removed_reason"], reason=f"restored: {reason}")
+    event_record(type=EventType.RESTORED, tweet=tweet, data={"reason": reason, "moderator_id": moderator.pk})
+    if tweet.deleted_at is None and tweet.state != TweetState.DRAFT:
+        if tweet.content_id is not None:
+            _hashtags_replace(tweet, tweet.content.text)
+        engagement_tweet_visibility_changed(
+            tweet_id=tweet.id, in_reply_to_id=tweet.in_reply_to_id, quote_of_id=tweet.quote_of_id, delta=+1
+        )
+    _invalidate_after_commit(tweet.id)
+    return tweet
+
+
+def idempotency_keys_purge() -> int:
+    """Delete keys older than the replay window; returns how many."""
+    cutoff = timezone.now() - timedelta(seconds=settings.NEXUS_IDEMPOTENCY_TTL_SECONDS)
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
