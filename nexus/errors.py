@@ -20,9 +20,7 @@ class PreconditionFailed(exceptions.APIException):
 
 def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
-        exc = exceptions.ValidationError(
-            exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
-        )
+        exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages})
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(exc, Conflict | PreconditionFailed):
         response.data = {"detail": str(exc.detail), "code": exc.get_codes()}

@@ -216,6 +216,7 @@ MEDIA_ROOT = Path(env_str("NEXUS_MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = env_str("NEXUS_MEDIA_URL", "/media/")
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 # Admin, API docs and dashboard assets come from the installed packages; no CDN.
 WHITENOISE_USE_FINDERS = True
 STORAGE_BUCKET_NAME = env_str("STORAGE_BUCKET_NAME") or env_str("AWS_STORAGE_BUCKET_NAME")

@@ -40,9 +40,11 @@ class SnowflakeGenerator:
             else:
                 self._sequence = 0
             self._last_ms = now_ms
-            return ((now_ms - EPOCH_MS) << (WORKER_BITS + SEQUENCE_BITS)) | (
-                self.worker_id << SEQUENCE_BITS
-            ) | self._sequence
+            return (
+                ((now_ms - EPOCH_MS) << (WORKER_BITS + SEQUENCE_BITS))
+                | (self.worker_id << SEQUENCE_BITS)
+                | self._sequence
+            )
 
 
 _generator: SnowflakeGenerator | None = None

@@ -17,7 +17,17 @@ class TweetVersionInline(admin.TabularInline):
 
 @admin.register(Tweet)
 class TweetAdmin(SimpleHistoryAdmin):
-    list_display = ("id", "author", "state", "tier", "version", "created_at", "published_at", "deleted_at", "removed_at")
+    list_display = (
+        "id",
+        "author",
+        "state",
+        "tier",
+        "version",
+        "created_at",
+        "published_at",
+        "deleted_at",
+        "removed_at",
+    )
     list_filter = ("state", "tier", ("created_at", admin.DateFieldListFilter), "author")
     search_fields = ("=id", "author__username", "content__text")
     list_select_related = ("author",)

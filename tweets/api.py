@@ -69,7 +69,9 @@ def _page_of_tweets(request: Request, queryset) -> Response:
 
 class TweetCollectionView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("ids", OpenApiTypes.STR, required=True, description="Comma-separated ids (≤ 100)")],
+        parameters=[
+            OpenApiParameter("ids", OpenApiTypes.STR, required=True, description="Comma-separated ids (≤ 100)")
+        ],
         responses={200: TweetListOutput, 400: ErrorOutput},
         summary="Batch lookup, in the order asked",
     )

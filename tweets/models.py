@@ -86,7 +86,9 @@ class Tweet(models.Model):
                 condition=Q(published_at__isnull=False),
             ),
             models.Index(fields=["author", "-id"], name="tweet_author_drafts", condition=Q(state="draft")),
-            models.Index(fields=["in_reply_to_id"], name="tweet_in_reply_to", condition=Q(in_reply_to_id__isnull=False)),
+            models.Index(
+                fields=["in_reply_to_id"], name="tweet_in_reply_to", condition=Q(in_reply_to_id__isnull=False)
+            ),
             models.Index(fields=["quote_of_id"], name="tweet_quote_of", condition=Q(quote_of_id__isnull=False)),
             models.Index(fields=["-published_at", "-id"], name="tweet_published_recent"),
         ]

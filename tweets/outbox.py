@@ -61,9 +61,9 @@ class Cursor:
 def events_after(*, after: str | None, limit: int) -> tuple[list[dict], str | None]:
     """Committed events after the cursor, oldest first, and the cursor to continue from."""
     cursor = Cursor.decode(after)
-    queryset = OutboxEvent.objects.filter(
-        Q(txid__gt=cursor.txid) | Q(txid=cursor.txid, id__gt=cursor.id)
-    ).order_by("txid", "id")
+    queryset = OutboxEvent.objects.filter(Q(txid__gt=cursor.txid) | Q(txid=cursor.txid, id__gt=cursor.id)).order_by(
+        "txid", "id"
+    )
     if connection.vendor == "postgresql":
         # Same statement, same snapshot: only transactions that have finished.
         queryset = queryset.filter(txid__lt=RawSQL(PG_SNAPSHOT_XMIN, []))

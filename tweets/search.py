@@ -49,7 +49,9 @@ def search_queryset(raw_query: str) -> QuerySet:
         queryset = queryset.filter(id__in=TweetHashtag.objects.filter(tag=tag).values("tweet_id"))
     if words:
         if connection.vendor == "postgresql":
-            queryset = queryset.filter(search_vector=SearchQuery(" ".join(words), config=SEARCH_CONFIG, search_type="plain"))
+            queryset = queryset.filter(
+                search_vector=SearchQuery(" ".join(words), config=SEARCH_CONFIG, search_type="plain")
+            )
         else:
             for word in words:
                 queryset = queryset.filter(content__text__icontains=word)

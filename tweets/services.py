@@ -64,7 +64,10 @@ def _hashtags_replace(tweet: Tweet, text: str | None) -> None:
     if text is None or tweet.state == TweetState.DRAFT:
         return
     TweetHashtag.objects.bulk_create(
-        [TweetHashtag(tweet=tweet, tag=tag, created_at=tweet.published_at or timezone.now()) for tag in hashtags_extract(text)],
+        [
+            TweetHashtag(tweet=tweet, tag=tag, created_at=tweet.published_at or timezone.now())
+            for tag in hashtags_extract(text)
+        ],
         ignore_conflicts=True,
     )
 
@@ -152,9 +155,7 @@ def _idempotent_replay(*, author_id: int, key: str) -> Tweet | None:
 
 
 @transaction.atomic
-def _tweet_insert(
-    *, author, text, media_ids, in_reply_to_id, quote_of_id, draft, idempotency_key
-) -> Tweet:
+def _tweet_insert(*, author, text, media_ids, in_reply_to_id, quote_of_id, draft, idempotency_key) -> Tweet:
     now = timezone.now()
     content = content_store(text=text)
     tweet = Tweet(
@@ -176,7 +177,9 @@ def _tweet_insert(
         # The unique (user, key) constraint arbitrates concurrent repeats: the
         # loser's INSERT fails and its whole transaction (tweet too) rolls back.
         IdempotencyKey.objects.create(user=author, key=idempotency_key, tweet=tweet, created_at=now)
-    TweetVersion.objects.create(tweet=tweet, version=1, content=content, media_ids=media_ids, created_at=now, created_by=author)
+    TweetVersion.objects.create(
+        tweet=tweet, version=1, content=content, media_ids=media_ids, created_at=now, created_by=author
+    )
     event_record(type=EventType.CREATED, tweet=tweet)
     if not draft:
         _on_published(tweet, text)
