@@ -44,7 +44,9 @@ def _decode(cursor: str, kinds: Sequence[type]) -> list[Any]:
         parts = raw.split("|")
         if len(parts) != len(kinds):
             raise ValueError("wrong arity")
-        return [datetime.fromisoformat(p) if kind is datetime else kind(p) for p, kind in zip(parts, kinds)]
+        return [
+            datetime.fromisoformat(p) if kind is datetime else kind(p) for p, kind in zip(parts, kinds, strict=True)
+        ]
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise ValidationError({"cursor": ["Invalid cursor."]}) from None
 

@@ -26,5 +26,5 @@ if settings.SERVE_LOCAL_MEDIA:
     # With local files the app serves media itself, DEBUG or not; objects are
     # content-addressed and immutable, so they can be cached forever.
     urlpatterns.append(
-        re_path(r"^%s(?P<path>.*)$" % settings.MEDIA_URL.lstrip("/"), serve, {"document_root": settings.MEDIA_ROOT})
+        re_path(rf"^{settings.MEDIA_URL.lstrip('/')}(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT})
     )

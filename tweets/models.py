@@ -139,6 +139,9 @@ class IdempotencyKey(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_user_key_unique")]
 
+    def __str__(self) -> str:
+        return self.key
+
 
 class EventType(models.TextChoices):
     CREATED = "tweet.created"

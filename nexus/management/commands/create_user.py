@@ -31,12 +31,11 @@ class Command(BaseCommand):
         for name in names:
             with transaction.atomic():
                 user, _ = User.objects.get_or_create(username=name)
-                if moderator or staff:
-                    # Moderators log into /admin/, which requires is_staff;
-                    # their rights come only from the group's permissions.
-                    if not user.is_staff:
-                        user.is_staff = True
-                        user.save(update_fields=["is_staff"])
+                # Moderators log into /admin/, which requires is_staff; their
+                # rights come only from the group's permissions.
+                if (moderator or staff) and not user.is_staff:
+                    user.is_staff = True
+                    user.save(update_fields=["is_staff"])
                 if groups:
                     user.groups.add(*groups)
                 token, _ = Token.objects.get_or_create(user=user)
