@@ -74,12 +74,15 @@ class TweetCollectionView(APIView):
         ],
         responses={200: TweetListOutput, 400: ErrorOutput},
         summary="Batch lookup, in the order asked",
+        operation_id="tweets_batch_get",
     )
     def get(self, request: Request) -> Response:
         raw = request.query_params.get("ids")
         if raw is None:
             raise ValidationError({"ids": ["Pass ids=a,b,c (at most 100)."]})
         parts = [p.strip() for p in raw.split(",") if p.strip()]
+        if not parts:
+            raise ValidationError({"ids": ["Pass at least one id."]})
         if len(parts) > MAX_BATCH_IDS:
             raise ValidationError({"ids": [f"At most {MAX_BATCH_IDS} ids per request."]})
         bad = [p for p in parts if not (p.isascii() and p.isdigit() and len(p) <= 19 and int(p) < 1 << 63)]

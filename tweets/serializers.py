@@ -2,11 +2,13 @@
 serializers exist for the OpenAPI schema: responses are rendered by
 tweets.selectors without serializer overhead."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 MAX_SNOWFLAKE = (1 << 63) - 1
 
 
+@extend_schema_field({"type": "string", "pattern": "^[0-9]{1,19}$"})
 class SnowflakeField(serializers.Field):
     """An id given as a string of digits (or a JSON integer) within int64."""
 

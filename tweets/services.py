@@ -93,6 +93,9 @@ def _save(tweet: Tweet, *, actor, fields: list[str], reason: str | None = None) 
 
 
 def _invalidate_after_commit(tweet_id: int) -> None:
+    # Now, so this request's own response is fresh; and again after commit,
+    # because a concurrent reader may re-cache the old row before we commit.
+    tweet_cache.tweet_cache_delete(tweet_id)
     transaction.on_commit(lambda: tweet_cache.tweet_cache_delete(tweet_id))
 
 

@@ -1,0 +1,127 @@
+import unicodedata
+
+import pytest
+
+from tweets.models import OutboxEvent, Tweet, TweetContent, TweetVersion
+from tweets.tests.factories import make_tweet
+
+pytestmark = pytest.mark.django_db
+
+TWEET_FIELDS = {
+    "id", "author", "text", "content_hash", "state", "version", "created_at", "edited_at",
+    "editable_until", "in_reply_to_id", "quote_of_id", "media", "metrics", "tier",
+}  # fmt: skip
+
+
+def test_post_creates_a_published_tweet_with_every_field(client_alice, user):
+    response = client_alice.post("/api/v1/tweets", {"text": "hello #nexus"}, format="json")
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert set(body) == TWEET_FIELDS
+    assert isinstance(body["id"], str) and body["id"].isdigit()
+    assert body["author"] == {"id": str(user.pk), "username": "alice"}
+    assert body["state"] == "published" and body["version"] == 1 and body["tier"] == "hot"
+    assert body["content_hash"].startswith("sha256:") and len(body["content_hash"]) == 71
+    assert body["created_at"].endswith("Z") and body["editable_until"].endswith("Z")
+    assert body["metrics"] == {"likes": 0, "retweets": 0, "replies": 0, "quotes": 0, "views": 0}
+    assert response["ETag"] and response["Location"] == f"/api/v1/tweets/{body['id']}"
+    assert OutboxEvent.objects.filter(tweet_id=int(body["id"]), type="tweet.created").count() == 1
+    assert TweetVersion.objects.filter(tweet_id=int(body["id"])).count() == 1
+
+
+def test_ids_sort_by_creation_time(user):
+    first = make_tweet(user, "one")
+    second = make_tweet(user, "two")
+    assert second.id > first.id
+
+
+def test_identical_text_is_stored_once_whoever_posts_it(user, other_user):
+    a = make_tweet(user, "same words")
+    b = make_tweet(other_user, "same words")
+
+    assert a.content_id == b.content_id
+    assert TweetContent.objects.filter(hash=a.content_id).count() == 1
+
+
+def test_text_is_nfc_normalised_before_counting_and_hashing(client_alice):
+    decomposed = unicodedata.normalize("NFD", "é") * 280  # 560 code points, 280 after NFC
+
+    response = client_alice.post("/api/v1/tweets", {"text": decomposed}, format="json")
+
+    assert response.status_code == 201, response.content
+    assert response.json()["text"] == "é" * 280
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"text": "x" * 281}, "text"),
+        ({"text": ""}, "text"),
+        ({"text": "   "}, "text"),
+        ({"text": "a\x00b"}, "text"),
+        ({}, "text"),
+        ({"text": 5, "media_ids": "nope"}, "media_ids"),
+        ({"text": "hi", "media_ids": ["1", "2", "3", "4", "5"]}, "media_ids"),
+        ({"text": "hi", "media_ids": ["123"]}, "media_ids"),
+        ({"text": "hi", "in_reply_to_id": "999"}, "in_reply_to_id"),
+        ({"text": "hi", "quote_of_id": "abc"}, "quote_of_id"),
+        ({"text": "hi", "draft": "maybe"}, "draft"),
+    ],
+)
+def test_bad_fields_get_drf_field_errors(client_alice, payload, field):
+    response = client_alice.post("/api/v1/tweets", payload, format="json")
+
+    assert response.status_code == 400, response.content
+    assert field in response.json()
+    assert Tweet.objects.count() == 0
+
+
+def test_malformed_json_is_400(client_alice):
+    response = client_alice.post("/api/v1/tweets", data="{bad", content_type="application/json")
+    assert response.status_code == 400
+    assert "detail" in response.json()
+
+
+def test_a_body_that_is_neither_json_nor_form_is_415(client_alice):
+    response = client_alice.post("/api/v1/tweets", data="hello", content_type="text/plain")
+    assert response.status_code == 415
+
+
+def test_form_data_is_accepted(client_alice):
+    response = client_alice.post("/api/v1/tweets", {"text": "from a form"})
+    assert response.status_code == 201
+
+
+def test_anonymous_post_is_401(anon_client):
+    response = anon_client.post("/api/v1/tweets", {"text": "hi"}, format="json")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Bearer"
+
+
+def test_token_scheme_is_accepted_as_well_as_bearer(make_client, user):
+    client = make_client(user)
+    token = client._credentials["HTTP_AUTHORIZATION"].split()[1]
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert client.post("/api/v1/tweets", {"text": "hi"}, format="json").status_code == 201
+
+
+def test_bad_token_is_401(anon_client):
+    anon_client.credentials(HTTP_AUTHORIZATION="Bearer nope")
+    assert anon_client.post("/api/v1/tweets", {"text": "hi"}, format="json").status_code == 401
+
+
+def test_reply_and_quote_point_at_their_parent(client_alice, user):
+    parent = make_tweet(user, "parent")
+
+    reply = client_alice.post("/api/v1/tweets", {"text": "re", "in_reply_to_id": str(parent.id)}, format="json")
+    quote = client_alice.post("/api/v1/tweets", {"text": "qt", "quote_of_id": str(parent.id)}, format="json")
+
+    assert reply.json()["in_reply_to_id"] == str(parent.id)
+    assert quote.json()["quote_of_id"] == str(parent.id)
+
+
+def test_history_records_who_created_the_tweet(user):
+    tweet = make_tweet(user, "audited")
+    record = tweet.history.get()
+    assert record.history_user == user and record.history_type == "+"
