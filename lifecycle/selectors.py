@@ -1,7 +1,66 @@
+"""Read side of the lifecycle: archived tweets for the tweets app, and the
+numbers the `storage_report` command and the operator dashboard show."""
+
 from __future__ import annotations
+
+from django.conf import settings
+from django.db.models import Count, Min
+from django.utils import timezone
+
+from lifecycle.archive import archive_read
+from lifecycle.models import LifecycleTask
+from nexus.timefmt import format_timestamp
+from tweets import cache as tweet_cache
 
 
 def archived_record(tweet) -> dict:
-    """The full content of a warm or cold tweet, hydrated from the archive:
-    {"text", "content_hash", "media_ids", "versions": [...]} (see tweets.selectors)."""
-    raise NotImplementedError("the lifecycle issue provides the archive")
+    """The full record of a warm or cold tweet, hydrated from its archive
+    object: the shape of tweets.selectors.tweet_record_build plus "versions".
+
+    Cached under the tweets app's own record key, so the next read is one cache
+    hit, and every change the tweets app invalidates (removal, restore) and
+    every tier move (lifecycle invalidates after commit) drops it."""
+    document = archive_read(tweet.archive_key)
+    record = dict(document["record"])
+    # The row is the truth for what can still change after archiving.
+    record.update(
+        tier=tweet.tier,
+        state=tweet.state,
+        author_id=tweet.author_id,
+        username=tweet.author.username,
+        versions=document["versions"],
+    )
+    ttl = settings.NEXUS_ARCHIVE_CACHE_SECONDS
+    if ttl > 0:
+        tweet_cache.tweet_cache_set_many({tweet.id: (record, ttl)})
+    return record
+
+
+def archive_document(tweet) -> dict:
+    """The raw archive document (admin and tests): record, versions, hashtags, final counts."""
+    return archive_read(tweet.archive_key)
+
+
+# --- operator numbers (storage_report and the dashboard share these) ----------------------
+def tier_counts() -> dict[str, int]:
+    from tweets.models import Tier, Tweet
+
+    counts = dict(Tweet.objects.values_list("tier").annotate(n=Count("id")).order_by())
+    return {tier: counts.get(tier, 0) for tier in Tier.values}
+
+
+def queue_backlog(*, now=None) -> dict:
+    """Queue rows due now, all queued rows, and the oldest due time (the lag)."""
+    now = now or timezone.now()
+    due = LifecycleTask.objects.filter(due_at__lte=now)
+    aggregate = due.aggregate(n=Count("id"), oldest=Min("due_at"))
+    oldest = aggregate["oldest"]
+    return {
+        "due": aggregate["n"],
+        "queued": LifecycleTask.objects.count(),
+        "oldest_due_at": format_timestamp(oldest),
+        "oldest_due_age_seconds": round((now - oldest).total_seconds(), 1) if oldest else 0.0,
+        "failing": LifecycleTask.objects.exclude(last_error="").count(),
+    }
+
+

@@ -304,6 +304,11 @@ NEXUS_MEDIA_MAX_BYTES = env_int("NEXUS_MEDIA_MAX_BYTES", 10 * 1024 * 1024)
 NEXUS_MEDIA_MAX_PIXELS = env_int("NEXUS_MEDIA_MAX_PIXELS", 40_000_000)
 NEXUS_COUNTER_FLUSH_SECONDS = env_float("NEXUS_COUNTER_FLUSH_SECONDS", 5.0)
 NEXUS_LIFECYCLE_INTERVAL_SECONDS = env_float("NEXUS_LIFECYCLE_INTERVAL_SECONDS", 60.0)
+NEXUS_LIFECYCLE_BATCH_SIZE = env_int("NEXUS_LIFECYCLE_BATCH_SIZE", 500)
+NEXUS_LIFECYCLE_MAX_BATCHES = env_int("NEXUS_LIFECYCLE_MAX_BATCHES", 20)
+NEXUS_LIFECYCLE_LEASE_SECONDS = env_int("NEXUS_LIFECYCLE_LEASE_SECONDS", 600)
+NEXUS_ARCHIVE_PREFIX = env_str("NEXUS_ARCHIVE_PREFIX", "archive") or "archive"
+NEXUS_ARCHIVE_CACHE_SECONDS = env_int("NEXUS_ARCHIVE_CACHE_SECONDS", 3600)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
 FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
 
@@ -335,6 +340,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    "lifecycle-dispatch": {
+        "task": "lifecycle.tasks.lifecycle_dispatch",
+        "schedule": timedelta(seconds=NEXUS_LIFECYCLE_INTERVAL_SECONDS),
+        "options": {"expires": max(1.0, NEXUS_LIFECYCLE_INTERVAL_SECONDS * 0.9)},
+    },
     "tweets-purge-idempotency-keys": {
         "task": "tweets.tasks.purge_idempotency_keys",
         "schedule": timedelta(hours=1),
