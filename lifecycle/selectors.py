@@ -62,5 +62,3 @@ def queue_backlog(*, now=None) -> dict:
         "oldest_due_age_seconds": round((now - oldest).total_seconds(), 1) if oldest else 0.0,
         "failing": LifecycleTask.objects.exclude(last_error="").count(),
     }
-
-

@@ -254,9 +254,11 @@ def contents_release(*, hashes: set[str | None]) -> int:
     hashes = {h for h in hashes if h}
     if not hashes:
         return 0
-    unused = TweetContent.objects.filter(hash__in=hashes).exclude(
-        Exists(Tweet.objects.filter(content_id=OuterRef("hash")))
-    ).exclude(Exists(TweetVersion.objects.filter(content_id=OuterRef("hash"))))
+    unused = (
+        TweetContent.objects.filter(hash__in=hashes)
+        .exclude(Exists(Tweet.objects.filter(content_id=OuterRef("hash"))))
+        .exclude(Exists(TweetVersion.objects.filter(content_id=OuterRef("hash"))))
+    )
     try:
         # A tweet posting the same text right now may reference the row between
         # our check and our DELETE; PROTECT then refuses the delete. Keeping the
