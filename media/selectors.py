@@ -2,7 +2,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from media.models import Media
+from media.models import Media, MediaStatus
+from media.storage import object_url
+
+_RENDER_FIELDS = ("id", "status", "sha256", "width", "height", "alt_text", "error", "variants")
+
+
+def _variants_render(variants: dict) -> dict:
+    """Storage keys -> URLs for the configured backend (made per read: S3
+    presigned URLs expire, local URLs follow MEDIA_URL)."""
+    return {
+        name: {"width": v["width"], "height": v["height"], "jpeg": object_url(v["jpeg"]), "webp": object_url(v["webp"])}
+        for name, v in variants.items()
+    }
 
 
 def media_render(media: Media) -> dict:
@@ -14,7 +26,9 @@ def media_render(media: Media) -> dict:
         "height": media.height,
         "alt_text": media.alt_text,
         "error": media.error or None,
-        "variants": media.variants,
+        # Variants are published only with status ready (in one transaction),
+        # so no half-written variant is ever listed.
+        "variants": _variants_render(media.variants) if media.status == MediaStatus.READY else {},
     }
 
 
@@ -23,4 +37,21 @@ def media_render_many(media_ids: Iterable[int]) -> dict[int, dict]:
     ids = list(set(media_ids))
     if not ids:
         return {}
-    return {m.id: media_render(m) for m in Media.objects.filter(id__in=ids)}
+    return {m.id: media_render(m) for m in Media.objects.filter(id__in=ids).only(*_RENDER_FIELDS)}
+
+
+def media_get(*, media_id: int) -> dict | None:
+    return media_render_many([media_id]).get(media_id)
+
+
+def media_thumbnail_urls(media_ids: Iterable[int]) -> dict[int, str | None]:
+    """Thumbnail (JPEG) URL by media id, None while not ready; one query. For
+    admin lists: collect every row's media ids, call once, look up per row."""
+    ids = list(set(media_ids))
+    if not ids:
+        return {}
+    rows = Media.objects.filter(id__in=ids).values_list("id", "status", "variants")
+    return {
+        mid: object_url(variants["thumb"]["jpeg"]) if status == MediaStatus.READY and "thumb" in variants else None
+        for mid, status, variants in rows
+    }
