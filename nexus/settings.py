@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from botocore.config import Config as BotoConfig
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -235,12 +236,20 @@ if STORAGE_BUCKET_NAME:
             "querystring_auth": env_bool("STORAGE_QUERYSTRING_AUTH", True),
             "custom_domain": env_str("STORAGE_CUSTOM_DOMAIN"),
             "file_overwrite": True,
+            # Fail fast on an unreachable store; media tasks retry with their own backoff.
+            "client_config": BotoConfig(
+                connect_timeout=env_float("STORAGE_CONNECT_TIMEOUT", 3.0),
+                read_timeout=env_float("STORAGE_READ_TIMEOUT", 30.0),
+                retries={"max_attempts": env_int("STORAGE_MAX_ATTEMPTS", 3), "mode": "standard"},
+            ),
         },
     }
 else:
     _default_storage = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": MEDIA_ROOT, "base_url": MEDIA_URL},
+        # Content-addressed keys: the same key always holds the same bytes, so
+        # overwriting (never renaming) keeps keys stable and repairs a partial write.
+        "OPTIONS": {"location": MEDIA_ROOT, "base_url": MEDIA_URL, "allow_overwrite": True},
     }
 STORAGES = {
     "default": _default_storage,
@@ -302,6 +311,10 @@ NEXUS_HOT_DAYS = env_int("NEXUS_HOT_DAYS", 7)
 NEXUS_WARM_DAYS = env_int("NEXUS_WARM_DAYS", 90)
 NEXUS_MEDIA_MAX_BYTES = env_int("NEXUS_MEDIA_MAX_BYTES", 10 * 1024 * 1024)
 NEXUS_MEDIA_MAX_PIXELS = env_int("NEXUS_MEDIA_MAX_PIXELS", 40_000_000)
+NEXUS_MEDIA_MAX_RETRIES = env_int("NEXUS_MEDIA_MAX_RETRIES", 6)
+NEXUS_MEDIA_RETRY_BACKOFF_SECONDS = env_float("NEXUS_MEDIA_RETRY_BACKOFF_SECONDS", 2.0)
+NEXUS_MEDIA_RETRY_BACKOFF_MAX_SECONDS = env_float("NEXUS_MEDIA_RETRY_BACKOFF_MAX_SECONDS", 120.0)
+NEXUS_MEDIA_LEASE_SECONDS = env_int("NEXUS_MEDIA_LEASE_SECONDS", 600)
 NEXUS_COUNTER_FLUSH_SECONDS = env_float("NEXUS_COUNTER_FLUSH_SECONDS", 5.0)
 NEXUS_LIFECYCLE_INTERVAL_SECONDS = env_float("NEXUS_LIFECYCLE_INTERVAL_SECONDS", 60.0)
 NEXUS_LIFECYCLE_BATCH_SIZE = env_int("NEXUS_LIFECYCLE_BATCH_SIZE", 500)
@@ -340,6 +353,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    "media-requeue-stale": {
+        "task": "media.tasks.media_requeue_stale",
+        "schedule": timedelta(minutes=5),
+        "options": {"expires": 240},
+    },
     "lifecycle-dispatch": {
         "task": "lifecycle.tasks.lifecycle_dispatch",
         "schedule": timedelta(seconds=NEXUS_LIFECYCLE_INTERVAL_SECONDS),
