@@ -1,13 +1,53 @@
 """Read side of engagement. The tweets app calls `metrics_for_many` when it
-renders tweets; it must answer for many ids in one round trip."""
+renders tweets; it answers for many ids in one round trip."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
-METRIC_NAMES = ("likes", "retweets", "replies", "quotes", "views")
+from django.db.models import QuerySet
+
+from engagement import counters
+from engagement.models import METRICS, Like
+from nexus.timefmt import format_timestamp
+
+VELOCITY_WINDOWS = {"per_minute_5m": 5, "per_minute_1h": 60}
 
 
 def metrics_for_many(tweet_ids: Iterable[int]) -> dict[int, dict[str, int]]:
-    # Interim until the engagement issue lands: no counters yet.
-    return {tweet_id: dict.fromkeys(METRIC_NAMES, 0) for tweet_id in tweet_ids}
+    """Live counts (Redis, at most as stale as the last event) for many tweets."""
+    return counters.counts_get_many(tweet_ids)
+
+
+def engagement_get(*, tweet_id: int) -> dict:
+    """Counts, per-metric velocity over 5 min and 1 h, and the per-minute series."""
+    result: dict = dict(counters.counts_get_many([tweet_id])[tweet_id])
+    series = counters.velocity_series(tweet_id)
+    minutes = sorted(series)
+    result["velocity"] = {
+        m: {name: _per_minute(series, minutes[-span:], m) for name, span in VELOCITY_WINDOWS.items()} for m in METRICS
+    }
+    result["series"] = [
+        {"minute": format_timestamp(datetime.fromtimestamp(minute * 60, tz=UTC)), **series[minute]}
+        for minute in minutes
+    ]
+    return result
+
+
+def _per_minute(series: dict[int, dict[str, int]], minutes: list[int], metric: str) -> float:
+    return round(sum(series[minute][metric] for minute in minutes) / len(minutes), 4)
+
+
+def trending_get(*, window_seconds: int, limit: int, user) -> list[dict]:
+    from tweets.selectors import tweets_get_many
+
+    # Ask for a few more: deleted or invisible tweets drop out of the render.
+    ranked = counters.trending(window_seconds=window_seconds, limit=limit + 10)
+    scores = dict(ranked)
+    tweets = tweets_get_many(tweet_ids=[tweet_id for tweet_id, _ in ranked], user=user)
+    return [{"tweet": t, "score": round(scores[int(t["id"])], 4)} for t in tweets[:limit]]
+
+
+def liked_by_queryset(*, tweet_id: int) -> QuerySet:
+    return Like.objects.filter(tweet_id=tweet_id).select_related("user").only("id", "created_at", "user__username")

@@ -1,6 +1,74 @@
-"""Write side of engagement."""
+"""Write side of engagement: facts first (the source of truth), then counters."""
 
 from __future__ import annotations
+
+from django.db import connection, transaction
+from django.db.models import Model
+from django.utils import timezone
+from rest_framework.exceptions import NotFound
+
+from engagement import counters
+from engagement.models import Like, Retweet
+
+
+def _visible_or_404(tweet_id: int, user) -> None:
+    from tweets.selectors import record_visible_to, tweet_records_get_many
+
+    record = tweet_records_get_many([tweet_id]).get(tweet_id)
+    if record is None or not record_visible_to(record, user):
+        raise NotFound("No such tweet.")
+
+
+def _fact_write(model: type[Model], *, user_id: int, tweet_id: int, on: bool) -> bool:
+    """Insert or delete the (user, tweet) row; True when that changed something.
+
+    INSERT … ON CONFLICT DO NOTHING lets the unique constraint decide between
+    concurrent repeats: exactly one of them inserts, so exactly one counts."""
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        if on:
+            cursor.execute(
+                f"INSERT INTO {table} (user_id, tweet_id, created_at) VALUES (%s, %s, %s) "
+                "ON CONFLICT (user_id, tweet_id) DO NOTHING",
+                [user_id, tweet_id, timezone.now()],
+            )
+        else:
+            cursor.execute(f"DELETE FROM {table} WHERE user_id = %s AND tweet_id = %s", [user_id, tweet_id])
+        return cursor.rowcount == 1
+
+
+def _fact_set(model: type[Model], metric: str, *, user, tweet_id: int, on: bool) -> int:
+    _visible_or_404(tweet_id, user)
+    deltas = {metric: 1 if on else -1}
+    with transaction.atomic():
+        changed = _fact_write(model, user_id=user.pk, tweet_id=tweet_id, on=on)
+        if changed:
+            counters.event_in_transaction(tweet_id=tweet_id, deltas=deltas)
+    counts = counters.event_after_commit(tweet_id=tweet_id, deltas=deltas) if changed else None
+    if counts is None:
+        counts = counters.counts_get_many([tweet_id])[tweet_id]
+    return counts[metric]
+
+
+def like_set(*, user, tweet_id: int, liked: bool) -> int:
+    """Like (or un-like) idempotently; returns the tweet's like count."""
+    return _fact_set(Like, "likes", user=user, tweet_id=tweet_id, on=liked)
+
+
+def retweet_set(*, user, tweet_id: int, retweeted: bool) -> int:
+    """Retweet (or undo) idempotently; returns the tweet's retweet count."""
+    return _fact_set(Retweet, "retweets", user=user, tweet_id=tweet_id, on=retweeted)
+
+
+def views_record(*, tweet_ids: list[int], user) -> int:
+    """Count one view per visible tweet id (unknown ones are ignored); returns how many counted."""
+    from tweets.selectors import record_visible_to, tweet_records_get_many
+
+    records = tweet_records_get_many(tweet_ids)
+    visible = [i for i in tweet_ids if i in records and record_visible_to(records[i], user)]
+    if visible:
+        counters.views_record(visible)
+    return len(visible)
 
 
 def engagement_tweet_visibility_changed(
@@ -8,6 +76,23 @@ def engagement_tweet_visibility_changed(
 ) -> None:
     """A reply/quote became visible (+1) or went away (-1): count it on its parent.
 
-    Called inside the tweets app's transaction."""
-    # Interim until the engagement issue lands.
-    return None
+    Called inside the tweets app's transaction: the tweet row is the fact, so
+    the database backend counts in that transaction and Redis after its commit
+    (a rolled-back tweet must not count)."""
+    for parent_id, metric in ((in_reply_to_id, "replies"), (quote_of_id, "quotes")):
+        if parent_id is None:
+            continue
+        deltas = {metric: delta}
+        counters.event_in_transaction(tweet_id=parent_id, deltas=deltas)
+        transaction.on_commit(
+            lambda parent_id=parent_id, deltas=deltas: counters.event_after_commit(tweet_id=parent_id, deltas=deltas)
+        )
+
+
+def counters_flush() -> int:
+    return counters.counters_flush()
+
+
+def drift_check(*, sample: int = 200, tweet_ids: list[int] | None = None, repair: bool = True) -> dict:
+    ids = tweet_ids if tweet_ids else counters.drift_sample(sample)
+    return counters.drift_check(tweet_ids=ids, repair=repair).as_dict()

@@ -316,6 +316,7 @@ NEXUS_MEDIA_RETRY_BACKOFF_SECONDS = env_float("NEXUS_MEDIA_RETRY_BACKOFF_SECONDS
 NEXUS_MEDIA_RETRY_BACKOFF_MAX_SECONDS = env_float("NEXUS_MEDIA_RETRY_BACKOFF_MAX_SECONDS", 120.0)
 NEXUS_MEDIA_LEASE_SECONDS = env_int("NEXUS_MEDIA_LEASE_SECONDS", 600)
 NEXUS_COUNTER_FLUSH_SECONDS = env_float("NEXUS_COUNTER_FLUSH_SECONDS", 5.0)
+NEXUS_DRIFT_CHECK_SECONDS = env_float("NEXUS_DRIFT_CHECK_SECONDS", 60.0)
 NEXUS_LIFECYCLE_INTERVAL_SECONDS = env_float("NEXUS_LIFECYCLE_INTERVAL_SECONDS", 60.0)
 NEXUS_LIFECYCLE_BATCH_SIZE = env_int("NEXUS_LIFECYCLE_BATCH_SIZE", 500)
 NEXUS_LIFECYCLE_MAX_BATCHES = env_int("NEXUS_LIFECYCLE_MAX_BATCHES", 20)
@@ -362,6 +363,16 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "lifecycle.tasks.lifecycle_dispatch",
         "schedule": timedelta(seconds=NEXUS_LIFECYCLE_INTERVAL_SECONDS),
         "options": {"expires": max(1.0, NEXUS_LIFECYCLE_INTERVAL_SECONDS * 0.9)},
+    },
+    "engagement-flush-counters": {
+        "task": "engagement.tasks.flush_counters",
+        "schedule": timedelta(seconds=NEXUS_COUNTER_FLUSH_SECONDS),
+        "options": {"expires": max(1.0, NEXUS_COUNTER_FLUSH_SECONDS * 0.9)},
+    },
+    "engagement-drift-check": {
+        "task": "engagement.tasks.drift_check",
+        "schedule": timedelta(seconds=NEXUS_DRIFT_CHECK_SECONDS),
+        "options": {"expires": max(1.0, NEXUS_DRIFT_CHECK_SECONDS * 0.9)},
     },
     "tweets-purge-idempotency-keys": {
         "task": "tweets.tasks.purge_idempotency_keys",
