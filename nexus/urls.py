@@ -1,9 +1,9 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from media import views as media_views
 from nexus import health
 
 api_v1 = [
@@ -26,5 +26,5 @@ if settings.SERVE_LOCAL_MEDIA:
     # With local files the app serves media itself, DEBUG or not; objects are
     # content-addressed and immutable, so they can be cached forever.
     urlpatterns.append(
-        re_path(rf"^{settings.MEDIA_URL.lstrip('/')}(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT})
+        re_path(rf"^{settings.MEDIA_URL.lstrip('/')}(?P<path>.*)$", media_views.local_file, name="media-file")
     )

@@ -40,7 +40,10 @@ def jpeg_bytes(width: int = 640, height: int = 480, *, orientation: int = 1, qua
 
 def png_bytes(width: int = 640, height: int = 480, *, alpha: bool = False) -> bytes:
     out = io.BytesIO()
-    _picture(width, height, "RGBA" if alpha else "RGB").save(out, format="PNG")
+    img = _picture(width, height, "RGBA" if alpha else "RGB")
+    if alpha:
+        img.putalpha(Image.linear_gradient("L").resize((width, height)))  # really transparent
+    img.save(out, format="PNG")
     return out.getvalue()
 
 
