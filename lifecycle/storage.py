@@ -1,0 +1,236 @@
+"""Measured bytes per tier (SPEC section 7): what `storage_report` prints and
+the operator dashboard shows. Everything here is read from the systems
+themselves — PostgreSQL's relation and row sizes, Redis MEMORY USAGE, the
+object store's object sizes — never computed from a model of the rows.
+
+Attribution to tiers: each table's whole size (heap + indexes + TOAST, from
+pg_total_relation_size) is split between tiers in proportion to the measured
+bytes of its live rows (sum of pg_column_size(row), sampled on big tables),
+each row belonging to the tier of the tweet it describes.
+
+The all-hot baseline: the measured bytes the hot tweets occupy, per hot tweet,
+times the number of tweets. Hot tweets are the ones that were never slimmed,
+so this is what every tweet would cost if the lifecycle did not exist."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from django.apps import apps
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import connection
+
+from lifecycle.models import LifecycleTask
+from lifecycle.selectors import tier_counts
+from tweets.models import Tier, Tweet, TweetContent
+
+SAMPLE_ROWS = 200_000
+OTHER = "other"  # rows not tied to an existing tweet (e.g. content no tweet uses)
+
+
+def _tweet_tables() -> list[tuple[str, str]]:
+    """(table, column holding the tweet id) for every table that grows per tweet."""
+    tables = [(Tweet._meta.db_table, "id"), (Tweet.history.model._meta.db_table, "id")]
+    for model in apps.get_models():
+        if model is Tweet or model._meta.proxy or not model._meta.managed:
+            continue
+        for field in model._meta.concrete_fields:
+            if field.attname == "tweet_id":
+                tables.append((model._meta.db_table, field.column))
+    existing = set(connection.introspection.table_names())
+    return [(table, column) for table, column in tables if table in existing]
+
+
+def _pg_relation_sizes(table: str) -> dict[str, int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_total_relation_size(%s::regclass), pg_relation_size(%s::regclass), "
+            "pg_indexes_size(%s::regclass), GREATEST(reltuples, 0)::bigint FROM pg_class WHERE oid = %s::regclass",
+            [table] * 4,
+        )
+        total, heap, indexes, estimate = cursor.fetchone()
+    return {"total": total, "heap": heap, "indexes": indexes, "toast": total - heap - indexes, "rows_est": estimate}
+
+
+def _sample_clause(estimate: int) -> str:
+    if estimate <= SAMPLE_ROWS:
+        return ""
+    return f" TABLESAMPLE BERNOULLI ({100.0 * SAMPLE_ROWS / estimate:.4f})"
+
+
+def _pg_row_bytes_by_tier(table: str, column: str, estimate: int) -> dict[str, int]:
+    """Measured row bytes per tier (scaled up when sampled)."""
+    quote = connection.ops.quote_name
+    sample = _sample_clause(estimate)
+    if table == Tweet._meta.db_table:
+        sql = f"SELECT x.tier, sum(pg_column_size(x.*)), count(*) FROM {quote(table)} x{sample} GROUP BY 1"
+    elif table == TweetContent._meta.db_table:
+        # Content belongs to the (hot) tweets and versions that point at it.
+        sql = (
+            f"SELECT CASE WHEN EXISTS (SELECT 1 FROM tweets_tweet t WHERE t.content_hash = x.hash) "
+            f"OR EXISTS (SELECT 1 FROM tweets_tweetversion v WHERE v.content_hash = x.hash) "
+            f"THEN 'hot' ELSE '{OTHER}' END, sum(pg_column_size(x.*)), count(*) "
+            f"FROM {quote(table)} x{sample} GROUP BY 1"
+        )
+    else:
+        sql = (
+            f"SELECT coalesce(t.tier, '{OTHER}'), sum(pg_column_size(x.*)), count(*) FROM {quote(table)} x{sample} "
+            f"LEFT JOIN tweets_tweet t ON t.id = x.{quote(column)} GROUP BY 1"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        rows = cursor.fetchall()
+    scale = 1.0 if not sample else estimate / max(1, sum(r[2] for r in rows))
+    return {tier: int(size * scale) for tier, size, _ in rows}
+
+
+def _sqlite_table_bytes() -> dict[str, int]:
+    """Pages per table including its indexes, from dbstat when compiled in."""
+    with connection.cursor() as cursor:
+        try:
+            cursor.execute(
+                "SELECT m.tbl_name, sum(s.pgsize) FROM dbstat s JOIN sqlite_master m ON m.name = s.name GROUP BY 1"
+            )
+        except Exception:
+            return {}
+        return dict(cursor.fetchall())
+
+
+def database_bytes() -> dict:
+    """Per table: total bytes (and heap/index/TOAST on PostgreSQL) and the share of each tier."""
+    tables: dict[str, dict] = {}
+    if connection.vendor == "postgresql":
+        for table, column in _tweet_tables() + [(TweetContent._meta.db_table, "hash")]:
+            sizes = _pg_relation_sizes(table)
+            row_bytes = _pg_row_bytes_by_tier(table, column, sizes["rows_est"])
+            tables[table] = {**sizes, "row_bytes": row_bytes, "method": "pg_total_relation_size + pg_column_size"}
+    else:
+        measured = _sqlite_table_bytes()
+        db_file = Path(str(connection.settings_dict["NAME"]))
+        for table, column in _tweet_tables() + [(TweetContent._meta.db_table, "hash")]:
+            tables[table] = {
+                "total": measured.get(table, 0),
+                "row_bytes": _row_counts_by_tier(table, column),
+                "method": "sqlite dbstat pages; tiers by row count (SQLite has no per-row size)"
+                if measured
+                else "unavailable (no dbstat)",
+            }
+        tables["_file"] = {"total": db_file.stat().st_size if db_file.exists() else 0, "row_bytes": {}}
+    for info in tables.values():
+        measured_rows = sum(info["row_bytes"].values())
+        info["by_tier"] = (
+            {tier: round(info["total"] * size / measured_rows) for tier, size in info["row_bytes"].items()}
+            if measured_rows
+            else {}
+        )
+    return tables
+
+
+def _row_counts_by_tier(table: str, column: str) -> dict[str, int]:
+    quote = connection.ops.quote_name
+    if table == Tweet._meta.db_table:
+        sql = f"SELECT tier, count(*) FROM {quote(table)} GROUP BY 1"
+    elif table == TweetContent._meta.db_table:
+        sql = f"SELECT 'hot', count(*) FROM {quote(table)}"
+    else:
+        sql = (
+            f"SELECT coalesce(t.tier, '{OTHER}'), count(*) FROM {quote(table)} x "
+            f"LEFT JOIN tweets_tweet t ON t.id = x.{quote(column)} GROUP BY 1"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return dict(cursor.fetchall())
+
+
+def redis_bytes() -> dict | None:
+    """MEMORY USAGE of this service's cached tweet records, by tier; None without Redis."""
+    if not settings.REDIS_URL:
+        return None
+    from django_redis import get_redis_connection
+
+    from tweets.cache import KEY_PREFIX
+
+    client = get_redis_connection("default")
+    pattern = f"{settings.CACHES['default'].get('KEY_PREFIX', '')}:*:{KEY_PREFIX}*"
+    sizes: dict[int, int] = {}
+    other = 0
+    keys = list(client.scan_iter(match=pattern, count=1000))
+    pipe = client.pipeline(transaction=False)
+    for key in keys:
+        pipe.memory_usage(key)
+    for key, size in zip(keys, pipe.execute(), strict=True):
+        tail = key.decode().rsplit(":", 1)[-1]
+        if tail.isdigit():
+            sizes[int(tail)] = size or 0
+        else:
+            other += size or 0
+    by_tier: dict[str, int] = {}
+    ids = list(sizes)
+    for start in range(0, len(ids), 5000):
+        for tweet_id, tier in Tweet.objects.filter(pk__in=ids[start : start + 5000]).values_list("id", "tier"):
+            by_tier[tier] = by_tier.get(tier, 0) + sizes[tweet_id]
+    return {"keys": len(keys), "total": sum(sizes.values()) + other, "by_tier": by_tier, "method": "MEMORY USAGE"}
+
+
+def object_store_bytes() -> dict:
+    """Sizes of the archive objects, by tier (listed from the store itself)."""
+    prefix = settings.NEXUS_ARCHIVE_PREFIX
+    by_tier = {Tier.WARM.value: 0, Tier.COLD.value: 0}
+    count = 0
+    bucket = getattr(default_storage, "bucket", None)
+    if bucket is not None:  # S3: the listing carries the sizes
+        entries = ((o.key, o.size) for o in bucket.objects.filter(Prefix=f"{prefix}/"))
+    else:
+        root = Path(default_storage.path(prefix))
+        entries = ((name, (Path(folder) / name).stat().st_size) for folder, _, names in os.walk(root) for name in names)
+    for name, size in entries:
+        for tier in by_tier:
+            if name.endswith(f".{tier}.json.zst"):
+                by_tier[tier] += size
+                count += 1
+    return {"objects": count, "total": sum(by_tier.values()), "by_tier": by_tier, "method": "object sizes"}
+
+
+def storage_summary() -> dict:
+    """Everything the report and the dashboard show: counts, bytes per tier per
+    system, the all-hot baseline and the reduction of primary-database bytes."""
+    counts = tier_counts()
+    tables = database_bytes()
+    total_tweets = sum(counts.values())
+    db_total = sum(info["total"] for name, info in tables.items() if not name.startswith("_"))
+    db_by_tier: dict[str, int] = {}
+    for name, info in tables.items():
+        if name.startswith("_"):
+            continue
+        for tier, size in info["by_tier"].items():
+            db_by_tier[tier] = db_by_tier.get(tier, 0) + size
+    hot_per_tweet = db_by_tier.get(Tier.HOT, 0) / counts[Tier.HOT] if counts[Tier.HOT] else None
+    baseline = round(hot_per_tweet * total_tweets) if hot_per_tweet is not None else None
+    per_tweet = {tier: round(db_by_tier.get(tier, 0) / counts[tier]) if counts[tier] else None for tier in counts}
+    return {
+        "database": connection.vendor,
+        "tweets": {"total": total_tweets, "by_tier": counts},
+        "queue": {"rows": LifecycleTask.objects.count()},
+        "primary_db": {
+            "total": db_total,
+            "by_tier": db_by_tier,
+            "per_tweet_by_tier": per_tweet,
+            "tables": {
+                name: {k: v for k, v in info.items() if k not in {"row_bytes"}} for name, info in tables.items()
+            },
+        },
+        "redis": redis_bytes(),
+        "object_store": object_store_bytes(),
+        "baseline_all_hot": {
+            "primary_db": baseline,
+            "hot_bytes_per_tweet": round(hot_per_tweet) if hot_per_tweet is not None else None,
+            "how": "measured bytes of the hot tweets' rows (all tables, indexes and TOAST, attributed by "
+            "pg_column_size) per hot tweet, times the number of tweets",
+        },
+        "reduction": {
+            "primary_db_bytes_saved": (baseline - db_total) if baseline else None,
+            "primary_db_percent": round(100.0 * (1 - db_total / baseline), 1) if baseline else None,
+        },
+    }
