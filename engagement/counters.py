@@ -116,6 +116,10 @@ def _dirty_key() -> str:
     return _key("dirty")
 
 
+def _verify_key() -> str:
+    return _key("verify")
+
+
 def _bucket_key(tweet_id: int, minute: int) -> str:
     return _key(f"v:{tweet_id}:{minute}")
 
@@ -171,10 +175,13 @@ return state(KEYS[2])
 """
 )
 
-# KEYS: gen, counters hash, dirty zset
-# ARGV: generation, tweet id, hash ttl, corrected (1/0), then field/value pairs.
+# KEYS: gen, counters hash, dirty zset, verify zset
+# ARGV: generation, tweet id, hash ttl, corrected (1/0), now, then field/value pairs.
 # Loads the hash unless another process loaded it in this generation first;
 # returns {status, state...}: 1 loaded, 0 already loaded, -1 generation changed.
+# A load can race an event whose fact committed but whose counter update has
+# not landed yet (counted by the load and then by the update, or by neither):
+# every load queues the tweet in the verify set for the next drift check.
 _LOAD = (
     _LUA_VALUES
     + """
@@ -182,9 +189,10 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {-1} end
 local status = 0
 if redis.call('HGET', KEYS[2], '_g') ~= ARGV[1] then
   redis.call('DEL', KEYS[2])
-  redis.call('HSET', KEYS[2], '_g', ARGV[1], unpack(ARGV, 5))
+  redis.call('HSET', KEYS[2], '_g', ARGV[1], unpack(ARGV, 6))
   redis.call('EXPIRE', KEYS[2], ARGV[3])
   if ARGV[4] == '1' then redis.call('ZINCRBY', KEYS[3], 1, ARGV[2]) end
+  redis.call('ZADD', KEYS[4], ARGV[5], ARGV[2])
   status = 1
 end
 local v = state(KEYS[2])
@@ -302,8 +310,8 @@ def _redis_load(r, tweet_ids: list[int]) -> dict[int, Counts]:
                 for x in (f"{m}:{part}", v)
             ]
             load(
-                keys=[_gen_key(), _hash_key(tweet_id), _dirty_key()],
-                args=[gen, tweet_id, HASH_TTL, int(corrected), *pairs],
+                keys=[_gen_key(), _hash_key(tweet_id), _dirty_key(), _verify_key()],
+                args=[gen, tweet_id, HASH_TTL, int(corrected), time.time(), *pairs],
                 client=pipe,
             )
         results = pipe.execute()
@@ -670,8 +678,15 @@ def _repair(tweet_id: int, metric: str, expected: int, delta: int) -> bool:
 
 
 def drift_sample(size: int) -> list[int]:
-    """Tweets queued for repair first, then the most recently flushed ones."""
+    """Tweets queued for repair first (and, on Redis, those rebuilt at least a
+    second ago), then the most recently flushed ones."""
     queued = list(CounterRepair.objects.order_by("created_at").values_list("tweet_id", flat=True)[:size])
+    if uses_redis():
+        try:
+            rebuilt = _redis().zrangebyscore(_verify_key(), "-inf", time.time() - 1, start=0, num=size)
+            queued += [int(member) for member in rebuilt]
+        except RedisError as exc:
+            logger.warning("engagement drift: Redis unavailable (%s)", exc)
     recent = TweetCounters.objects.order_by("-updated_at").values_list("tweet_id", flat=True)[
         : max(0, size - len(queued))
     ]
@@ -703,4 +718,22 @@ def drift_check(*, tweet_ids: list[int], repair: bool = True, pause: float = 0.2
                 report.repaired += 1
             report.drift.append(entry)
     CounterRepair.objects.filter(tweet_id__in=tweet_ids, created_at__lte=started).delete()
+    if uses_redis():
+        _verify_done(tweet_ids, started.timestamp())
     return report
+
+
+# KEYS: verify zset; ARGV: checked-since time, then tweet ids. Removes the ids
+# that were not rebuilt again after the check started.
+_VERIFY_DONE = """
+for i = 2, #ARGV do
+  local s = redis.call('ZSCORE', KEYS[1], ARGV[i])
+  if s and tonumber(s) <= tonumber(ARGV[1]) then redis.call('ZREM', KEYS[1], ARGV[i]) end
+end
+return 0
+"""
+
+
+def _verify_done(tweet_ids: list[int], since: float) -> None:
+    r = _redis()
+    _script(r, _VERIFY_DONE)(keys=[_verify_key()], args=[since, *tweet_ids])
