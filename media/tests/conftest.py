@@ -71,3 +71,80 @@ def s3_storage(settings, s3_server):
         "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": s3_storage_options(endpoint)},
     }
     return server, endpoint, client
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, settings):
+    """Start a real `celery worker` on the test database; yields start(env) -> Popen.
+
+    The test process stops running tasks eagerly, so `delay_on_commit` really
+    goes through the broker to the worker."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from django.db import connection
+
+    from nexus.celery import app as celery_app
+
+    db = connection.settings_dict
+    if connection.vendor == "postgresql":
+        host, port, user = db["HOST"] or "127.0.0.1", db["PORT"] or 5432, db["USER"] or "postgres"
+        database_url = f"postgres://{user}@{host}:{port}/{db['NAME']}"
+    else:
+        database_url = f"sqlite:///{db['NAME']}"
+    queue_dir = (
+        Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
+        if hasattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS")
+        else None
+    )
+    if queue_dir and queue_dir.exists():
+        for stale in queue_dir.iterdir():  # this area's own embedded broker: drop leftovers
+            stale.unlink()
+    was_eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False
+    procs: list[subprocess.Popen] = []
+
+    def start(extra_env: dict[str, str], log_path: Path) -> subprocess.Popen:
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "nexus.settings",
+            "DATABASE_URL": database_url,
+            "CELERY_TASK_ALWAYS_EAGER": "false",
+            **extra_env,
+        }
+        log = open(log_path, "w")  # noqa: SIM115 - closed with the process
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "nexus", "worker", "--pool=solo", "-l", "INFO",
+             "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        procs.append(proc)
+        deadline = time.monotonic() + 60
+        while "ready." not in log_path.read_text():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"celery worker did not start:\n{log_path.read_text()}")
+            time.sleep(0.2)
+        return proc
+
+    yield start
+    for proc in procs:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    celery_app.conf.task_always_eager = was_eager
+
+
+def wait_for(predicate, *, timeout: float = 120.0, interval: float = 0.2):
+    """Poll until predicate() is truthy (a deadline for a background worker, not a timing assertion)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
