@@ -104,10 +104,12 @@ class TweetCollectionView(APIView):
         data = TweetCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         tweet, created = services.tweet_create(author=request.user, idempotency_key=key, **data.validated_data)
-        records = selectors.tweet_records_get_many([tweet.id])
-        rendered = selectors.tweets_render([records[tweet.id]])[0] if tweet.id in records else None
-        if rendered is None:
-            raise NotFound("The tweet for this Idempotency-Key no longer exists.")
+        if created:
+            rendered = selectors.tweet_render_written(tweet)
+        else:
+            rendered = selectors.tweet_get(tweet_id=tweet.id, user=request.user)
+            if rendered is None:
+                raise NotFound("The tweet for this Idempotency-Key no longer exists.")
         response = _tweet_response(rendered, status.HTTP_201_CREATED)
         response["Location"] = f"/api/v1/tweets/{tweet.id}"
         if not created:
@@ -140,7 +142,7 @@ class TweetDetailView(APIView):
             if_match_version=_if_match_version(request),
             **data.validated_data,
         )
-        return _tweet_response(_tweet_or_404(tweet.id, request.user))
+        return _tweet_response(selectors.tweet_render_written(tweet))
 
     @extend_schema(responses={204: None, **ERRORS}, summary="Delete a tweet (soft)")
     def delete(self, request: Request, tweet_id: str) -> Response:
@@ -172,14 +174,14 @@ class TweetRollbackView(APIView):
             version=data.validated_data["version"],
             if_match_version=_if_match_version(request),
         )
-        return _tweet_response(_tweet_or_404(tweet.id, request.user))
+        return _tweet_response(selectors.tweet_render_written(tweet))
 
 
 class TweetPublishView(APIView):
     @extend_schema(request=None, responses={200: TweetOutput, **ERRORS, 409: ErrorOutput}, summary="Publish a draft")
     def post(self, request: Request, tweet_id: str) -> Response:
         tweet = services.tweet_publish(tweet_id=parse_tweet_id(tweet_id), actor=request.user)
-        return _tweet_response(_tweet_or_404(tweet.id, request.user))
+        return _tweet_response(selectors.tweet_render_written(tweet))
 
 
 class DraftListView(APIView):

@@ -20,8 +20,14 @@ from tweets.models import Tier, Tweet, TweetState, TweetVersion
 HOT_CACHE_MIN_TTL = 5
 
 
-def tweet_record_build(tweet: Tweet, *, username: str, text: str, media_ids: list[int]) -> dict:
-    """The cacheable, tier-independent description of a tweet (no live metrics)."""
+def tweet_record_build(
+    tweet: Tweet, *, username: str | None = None, text: str | None = None, media_ids: list[int] | None = None
+) -> dict:
+    """The cacheable, tier-independent description of a tweet (no live metrics).
+    Without arguments it reads a hot tweet's own author, content and media."""
+    username = tweet.author.username if username is None else username
+    text = tweet.content.text if text is None else text
+    media_ids = tweet.media_ids if media_ids is None else media_ids
     deadline = None
     if tweet.published_at is not None:
         deadline = tweet.published_at + timedelta(seconds=settings.NEXUS_EDIT_WINDOW_SECONDS)
@@ -46,15 +52,28 @@ def tweet_record_build(tweet: Tweet, *, username: str, text: str, media_ids: lis
 
 def _record_from_row(tweet: Tweet) -> dict:
     if tweet.tier == Tier.HOT:
-        return tweet_record_build(
-            tweet, username=tweet.author.username, text=tweet.content.text, media_ids=tweet.media_ids
-        )
+        return tweet_record_build(tweet)
     return archived_record(tweet)
 
 
-def _hot_ttl(tweet: Tweet, now: datetime) -> int:
+def hot_cache_ttl(tweet: Tweet, now: datetime | None = None) -> int:
+    """Seconds left of the tweet's first 24 h (its cacheable life); ≤ 0 after."""
+    now = now or timezone.now()
     remaining = (tweet.created_at + timedelta(seconds=settings.NEXUS_HOT_CACHE_SECONDS) - now).total_seconds()
     return int(remaining)
+
+
+def tweet_cache_fill(tweet: Tweet) -> None:
+    """Write-through for a freshly created hot tweet."""
+    ttl = hot_cache_ttl(tweet)
+    if tweet.tier == Tier.HOT and ttl >= HOT_CACHE_MIN_TTL:
+        tweet_cache.tweet_cache_set_many({tweet.id: (tweet_record_build(tweet), ttl)})
+
+
+def tweet_render_written(tweet: Tweet) -> dict:
+    """JSON of a tweet this request just wrote, from the instance in hand
+    (no re-read); 404 semantics are the caller's, the row is known visible."""
+    return tweets_render([tweet_record_build(tweet)])[0]
 
 
 def tweet_records_get_many(tweet_ids: Iterable[int]) -> dict[int, dict]:
@@ -70,7 +89,7 @@ def tweet_records_get_many(tweet_ids: Iterable[int]) -> dict[int, dict]:
         for tweet in rows:
             record = _record_from_row(tweet)
             records[tweet.id] = record
-            ttl = _hot_ttl(tweet, now) if tweet.tier == Tier.HOT else 0
+            ttl = hot_cache_ttl(tweet, now) if tweet.tier == Tier.HOT else 0
             if ttl >= HOT_CACHE_MIN_TTL:
                 to_cache[tweet.id] = (record, ttl)
         if to_cache:

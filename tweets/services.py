@@ -20,6 +20,8 @@ from tweets import cache as tweet_cache
 from tweets.models import (
     EventType,
     IdempotencyKey,
+    ModerationAction,
+    ModerationKind,
     Tier,
     Tweet,
     TweetContent,
@@ -28,6 +30,7 @@ from tweets.models import (
     TweetVersion,
 )
 from tweets.outbox import event_record
+from tweets.selectors import tweet_cache_fill
 from tweets.text import TextError, content_hash, hashtags_extract, text_normalize
 
 SEARCH_CONFIG = "simple"  # language-neutral: tweets come in every language
@@ -59,23 +62,35 @@ def _check_parent(field: str, parent_id: int | None) -> None:
         raise ValidationError({field: [f"Tweet {parent_id} does not exist or is not visible."]})
 
 
-def _hashtags_replace(tweet: Tweet, text: str | None) -> None:
-    TweetHashtag.objects.filter(tweet=tweet).delete()
-    if text is None or tweet.state == TweetState.DRAFT:
-        return
-    TweetHashtag.objects.bulk_create(
-        [
-            TweetHashtag(tweet=tweet, tag=tag, created_at=tweet.published_at or timezone.now())
-            for tag in hashtags_extract(text)
-        ],
-        ignore_conflicts=True,
-    )
+def _hashtags_sync(tweet: Tweet, text: str | None, *, is_new: bool = False) -> tuple[list[str], list[str]]:
+    """Make the tweet's tag rows match `text` (none for drafts or text=None).
+    Returns (added, removed) tags."""
+    current = [] if is_new else list(TweetHashtag.objects.filter(tweet=tweet).values_list("tag", flat=True))
+    wanted = [] if text is None or tweet.state == TweetState.DRAFT else hashtags_extract(text)
+    added = [t for t in wanted if t not in current]
+    removed = [t for t in current if t not in wanted]
+    if removed:
+        TweetHashtag.objects.filter(tweet=tweet, tag__in=removed).delete()
+    if added:
+        created_at = tweet.published_at or timezone.now()
+        TweetHashtag.objects.bulk_create(
+            [TweetHashtag(tweet=tweet, tag=tag, created_at=created_at) for tag in added], ignore_conflicts=True
+        )
+    return added, removed
 
 
 def _lock_tweet(tweet_id: int, *, actor) -> Tweet:
     """The tweet row, locked for the rest of the transaction; 404 when the actor
     may not see it, 403 when it is not theirs."""
-    tweet = Tweet.objects.select_for_update().filter(pk=tweet_id).not_gone().first()
+    # of=self: lock only the tweet row, not the joined author/content rows
+    # (content rows are shared by every tweet with the same text).
+    tweet = (
+        Tweet.objects.select_for_update(of=("self",))
+        .select_related("author", "content")
+        .filter(pk=tweet_id)
+        .not_gone()
+        .first()
+    )
     if tweet is None or (tweet.state == TweetState.DRAFT and tweet.author_id != actor.pk):
         raise NotFound("No such tweet.")
     if tweet.author_id != actor.pk:
@@ -185,12 +200,14 @@ def _tweet_insert(*, author, text, media_ids, in_reply_to_id, quote_of_id, draft
     )
     event_record(type=EventType.CREATED, tweet=tweet)
     if not draft:
-        _on_published(tweet, text)
+        _on_published(tweet, text, is_new=True)
+    # Write-through: a new tweet is about to be read by every follower's timeline.
+    transaction.on_commit(lambda: tweet_cache_fill(tweet))
     return tweet
 
 
-def _on_published(tweet: Tweet, text: str) -> None:
-    _hashtags_replace(tweet, text)
+def _on_published(tweet: Tweet, text: str, *, is_new: bool = False) -> None:
+    _hashtags_sync(tweet, text, is_new=is_new)
     lifecycle_schedule(tweet_id=tweet.id, published_at=tweet.published_at)
     engagement_tweet_visibility_changed(
         tweet_id=tweet.id, in_reply_to_id=tweet.in_reply_to_id, quote_of_id=tweet.quote_of_id, delta=+1
@@ -249,11 +266,14 @@ def tweet_rollback(*, tweet_id: int, actor, version: int, if_match_version: int 
     return _new_version(tweet, actor=actor, text=target.content.text, media_ids=list(target.media_ids))
 
 
-def _new_version(tweet: Tweet, *, actor, text: str, media_ids: list[int]) -> tuple[Tweet, bool]:
+def _new_version(
+    tweet: Tweet, *, actor, text: str, media_ids: list[int], check_window: bool = True, reason: str | None = None
+) -> tuple[Tweet, bool]:
     new_hash = content_hash(text)
     if new_hash == tweet.content_id and media_ids == list(tweet.media_ids):
         return tweet, False
-    _check_edit_allowed(tweet)
+    if check_window:  # off for a moderator's revert: the author's edit rules do not bind moderation
+        _check_edit_allowed(tweet)
     now = timezone.now()
     content = content_store(text=text)
     tweet.content = content
@@ -265,12 +285,12 @@ def _new_version(tweet: Tweet, *, actor, text: str, media_ids: list[int]) -> tup
         tweet.state = TweetState.EDITED
         tweet.edited_at = now
         fields += ["state", "edited_at"]
-    _save(tweet, actor=actor, fields=fields)
+    _save(tweet, actor=actor, fields=fields, reason=reason)
     TweetVersion.objects.create(
         tweet=tweet, version=tweet.version, content=content, media_ids=media_ids, created_at=now, created_by=actor
     )
     if tweet.state != TweetState.DRAFT:
-        _hashtags_replace(tweet, text)
+        _hashtags_sync(tweet, text)
         event_record(type=EventType.EDITED, tweet=tweet)
     _invalidate_after_commit(tweet.id)
     return tweet, True
@@ -294,7 +314,7 @@ def tweet_publish(*, tweet_id: int, actor) -> Tweet:
 
 # --- delete and moderation ---------------------------------------------------------------
 def _went_away(tweet: Tweet) -> None:
-    TweetHashtag.objects.filter(tweet=tweet).delete()
+    _hashtags_sync(tweet, None)
     if tweet.state != TweetState.DRAFT:
         engagement_tweet_visibility_changed(
             tweet_id=tweet.id, in_reply_to_id=tweet.in_reply_to_id, quote_of_id=tweet.quote_of_id, delta=-1
@@ -319,6 +339,11 @@ def _lock_for_moderation(tweet_id: int) -> Tweet:
     return tweet
 
 
+def _moderation_record(tweet: Tweet, *, moderator, kind: str, reason: str, **versions: int) -> ModerationAction:
+    """The explicit audit entry (who, when, why); call inside the change's transaction."""
+    return ModerationAction.objects.create(tweet=tweet, moderator=moderator, kind=kind, reason=reason, **versions)
+
+
 def _reason_required(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
@@ -338,6 +363,7 @@ def tweet_remove(*, tweet_id: int, moderator, reason: str) -> Tweet:
     tweet.removed_reason = reason
     _save(tweet, actor=moderator, fields=["removed_at", "removed_reason"], reason=f"removed: {reason}")
     event_record(type=EventType.REMOVED, tweet=tweet, data={"reason": reason, "moderator_id": moderator.pk})
+    _moderation_record(tweet, moderator=moderator, kind=ModerationKind.REMOVED, reason=reason)
     if was_visible:
         _went_away(tweet)
     return tweet
@@ -353,9 +379,10 @@ def tweet_restore(*, tweet_id: int, moderator, reason: str) -> Tweet:
     tweet.removed_reason = ""
     _save(tweet, actor=moderator, fields=["removed_at", "removed_reason"], reason=f"restored: {reason}")
     event_record(type=EventType.RESTORED, tweet=tweet, data={"reason": reason, "moderator_id": moderator.pk})
+    _moderation_record(tweet, moderator=moderator, kind=ModerationKind.RESTORED, reason=reason)
     if tweet.deleted_at is None and tweet.state != TweetState.DRAFT:
         if tweet.content_id is not None:
-            _hashtags_replace(tweet, tweet.content.text)
+            _hashtags_sync(tweet, tweet.content.text)
         engagement_tweet_visibility_changed(
             tweet_id=tweet.id, in_reply_to_id=tweet.in_reply_to_id, quote_of_id=tweet.quote_of_id, delta=+1
         )
@@ -368,3 +395,37 @@ def idempotency_keys_purge() -> int:
     cutoff = timezone.now() - timedelta(seconds=settings.NEXUS_IDEMPOTENCY_TTL_SECONDS)
     deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
     return deleted
+
+
+@transaction.atomic
+def tweet_revert(*, tweet_id: int, moderator, version: int, reason: str) -> tuple[Tweet, bool]:
+    """A moderator's revert: a new version whose content equals `version`, like
+    the author's rollback but not bound by the edit window or limit. Audited
+    (history reason, outbox `tweet.edited`, ModerationAction). Returns
+    (tweet, changed); nothing is written when the content is already that."""
+    reason = _reason_required(reason)
+    tweet = _lock_for_moderation(tweet_id)
+    if tweet.tier != Tier.HOT:
+        # Warm and cold rows hold no content: their versions live in the archive.
+        raise Conflict("Only a hot tweet can be reverted; this one is archived.", code="not_hot")
+    target = TweetVersion.objects.filter(tweet=tweet, version=version).select_related("content").first()
+    if target is None:
+        raise ValidationError({"version": [f"Tweet has no version {version}."]})
+    tweet, changed = _new_version(
+        tweet,
+        actor=moderator,
+        text=target.content.text,
+        media_ids=list(target.media_ids),
+        check_window=False,
+        reason=f"reverted to v{version}: {reason}",
+    )
+    if changed:
+        _moderation_record(
+            tweet,
+            moderator=moderator,
+            kind=ModerationKind.REVERTED,
+            reason=reason,
+            from_version=version,
+            to_version=tweet.version,
+        )
+    return tweet, changed
