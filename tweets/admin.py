@@ -1,39 +1,493 @@
-from django.contrib import admin
+"""The moderators' admin for tweets (SPEC section 8).
+
+Everything that changes a tweet goes through tweets.services (the same
+functions the API uses): remove / restore / revert are audited there with a
+simple-history reason, an outbox event and a ModerationAction row. The admin
+only renders forms, calls a service and reports with message_user.
+
+Lists stay cheap on a big table: list_select_related, no per-row queries,
+no full COUNT(*), and filters that map onto indexed columns."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from rest_framework.exceptions import APIException
 from simple_history.admin import SimpleHistoryAdmin
 
-from tweets.models import Tweet, TweetVersion
+from tweets import services
+from tweets.models import ModerationAction, Tier, Tweet, TweetVersion
+
+TEXT_PREVIEW_CHARS = 80
 
 
-class TweetVersionInline(admin.TabularInline):
-    model = TweetVersion
-    fields = ("version", "content", "media_ids", "created_at", "created_by")
+# --- reads the admin pages need (removed tweets included: moderators see everything) -----------
+def tweet_admin_record(tweet: Tweet) -> dict:
+    """Text and media ids of a tweet in any tier (warm/cold from the archive)."""
+    if tweet.tier == Tier.HOT:
+        return {"text": tweet.content.text if tweet.content_id else "", "media_ids": list(tweet.media_ids)}
+    try:
+        from lifecycle.selectors import archive_document
+
+        record = archive_document(tweet)["record"]
+    except Exception as exc:  # an unreachable store must not break the moderator's page
+        return {"text": f"(archive not readable: {exc})", "media_ids": []}
+    return {"text": record.get("text", ""), "media_ids": [int(m) for m in record.get("media_ids", [])]}
+
+
+def tweet_admin_versions(tweet: Tweet) -> list[dict]:
+    """Every content version oldest first: {version, text, media_ids, created_at, created_by}."""
+    if tweet.tier == Tier.HOT:
+        rows = TweetVersion.objects.filter(tweet=tweet).select_related("content", "created_by").order_by("version")
+        return [
+            {
+                "version": v.version,
+                "text": v.content.text if v.content_id else "",
+                "media_ids": [str(m) for m in v.media_ids],
+                "created_at": v.created_at,
+                "created_by": v.created_by.username if v.created_by else "",
+            }
+            for v in rows
+        ]
+    from lifecycle.selectors import archive_document
+
+    document = archive_document(tweet)
+    authors = document.get("version_authors", {})
+    return [{**v, "created_by": f"user {authors.get(str(v['version']), '?')}"} for v in document["versions"]]
+
+
+def text_diff_html(old: str, new: str, *, old_label: str, new_label: str) -> str:
+    """A side-by-side HTML table of the two texts, word-wrapped per line."""
+    return difflib.HtmlDiff(wrapcolumn=70).make_table(
+        old.splitlines() or [""], new.splitlines() or [""], fromdesc=old_label, todesc=new_label
+    )
+
+
+def _error_text(exc: APIException) -> str:
+    detail = exc.detail
+    if isinstance(detail, dict):
+        return "; ".join(f"{k}: {' '.join(map(str, v if isinstance(v, list) else [v]))}" for k, v in detail.items())
+    return str(detail)
+
+
+# --- list filters ---------------------------------------------------------------------------------
+class VisibilityFilter(admin.SimpleListFilter):
+    title = "visibility"
+    parameter_name = "visibility"
+
+    def lookups(self, request, model_admin):
+        return [("visible", "visible"), ("removed", "removed by a moderator"), ("deleted", "deleted by the author")]
+
+    def queryset(self, request, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        if value == "visible":
+            return queryset.not_gone()
+        if value == "removed":
+            return queryset.filter(removed_at__isnull=False)
+        if value == "deleted":
+            return queryset.filter(deleted_at__isnull=False)
+        return queryset
+
+
+class HasMediaFilter(admin.SimpleListFilter):
+    """Media ids live on hot rows (warm/cold rows keep them in the archive)."""
+
+    title = "has media"
+    parameter_name = "has_media"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "with media"), ("no", "without media")]
+
+    def queryset(self, request, queryset: QuerySet) -> QuerySet:
+        if self.value() == "yes":
+            return queryset.exclude(media_ids=[])
+        if self.value() == "no":
+            return queryset.filter(media_ids=[])
+        return queryset
+
+
+class AuthorFilter(admin.SimpleListFilter):
+    """By username, typed in: a list of every author would not fit on the page."""
+
+    title = "author"
+    parameter_name = "author"
+    template = "admin/tweets/input_filter.html"
+
+    def lookups(self, request, model_admin):
+        return [(self.value(), self.value())] if self.value() else [("", "")]
+
+    def choices(self, changelist):
+        # One "choice" for the template: the typed value, the other filters to
+        # keep as hidden fields, and the link that clears this one.
+        yield {
+            "value": self.value() or "",
+            "hidden": [(k, v) for k, v in changelist.params.items() if k != self.parameter_name],
+            "clear": changelist.get_query_string(remove=[self.parameter_name]),
+            "selected": bool(self.value()),
+        }
+
+    def queryset(self, request, queryset: QuerySet) -> QuerySet:
+        if self.value():
+            return queryset.filter(author__username=self.value().strip().lstrip("@"))
+        return queryset
+
+
+# --- forms ------------------------------------------------------------------------------------------
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        max_length=2000,
+        help_text="Required. Recorded in the audit log and in the tweet's history.",
+    )
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError("A reason is required.")
+        return reason
+
+
+class RevertForm(ReasonForm):
+    version = forms.IntegerField(min_value=1)
+
+
+# --- admin ---------------------------------------------------------------------------------------
+class ModerationActionInline(admin.TabularInline):
+    model = ModerationAction
+    fields = ("at", "kind", "moderator", "reason", "from_version", "to_version")
     readonly_fields = fields
     extra = 0
     can_delete = False
+    verbose_name_plural = "moderation log"
 
     def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False
 
 
 @admin.register(Tweet)
 class TweetAdmin(SimpleHistoryAdmin):
-    list_display = (
+    list_display = ("id", "author", "text_preview", "state", "tier", "version", "media_count", "created_at", "gone")
+    list_filter = (
+        VisibilityFilter,
+        "state",
+        "tier",
+        AuthorFilter,
+        ("created_at", admin.DateFieldListFilter),
+        HasMediaFilter,
+    )
+    search_fields = ("=id", "author__username", "content__text")
+    search_help_text = "A tweet id, @username, or words of the text."
+    list_select_related = ("author", "content")
+    show_full_result_count = False
+    list_per_page = 50
+    ordering = ("-id",)
+    actions = ("remove_tweets", "restore_tweets")
+    fields = (
         "id",
         "author",
+        "text",
+        "media_thumbnails",
+        "engagement",
         "state",
         "tier",
         "version",
         "created_at",
         "published_at",
+        "edited_at",
         "deleted_at",
         "removed_at",
+        "removed_reason",
+        "in_reply_to_id",
+        "quote_of_id",
+        "archive_key",
+        "moderation_links",
     )
-    list_filter = ("state", "tier", ("created_at", admin.DateFieldListFilter), "author")
-    search_fields = ("=id", "author__username", "content__text")
-    list_select_related = ("author",)
+    readonly_fields = fields
+    inlines = [ModerationActionInline]
+    history_list_display = ("state", "version", "removed_reason")
+
+    # --- list columns (no queries: everything comes from the joined row) ---
+    @admin.display(description="text")
+    def text_preview(self, obj: Tweet) -> str:
+        if obj.content_id is None:
+            return f"({obj.tier}: in the archive)"
+        text = obj.content.text
+        return text if len(text) <= TEXT_PREVIEW_CHARS else text[: TEXT_PREVIEW_CHARS - 1] + "…"
+
+    @admin.display(description="media")
+    def media_count(self, obj: Tweet) -> int:
+        return len(obj.media_ids)
+
+    @admin.display(description="gone")
+    def gone(self, obj: Tweet) -> str:
+        if obj.removed_at:
+            return "removed"
+        if obj.deleted_at:
+            return "deleted"
+        return ""
+
+    # --- change page ---
+    @admin.display(description="text")
+    def text(self, obj: Tweet) -> str:
+        return tweet_admin_record(obj)["text"]
+
+    @admin.display(description="media")
+    def media_thumbnails(self, obj: Tweet) -> str:
+        media_ids = tweet_admin_record(obj)["media_ids"]
+        if not media_ids:
+            return "—"
+        try:
+            from media.admin import thumbnail_html
+            from media.selectors import media_thumbnail_urls
+        except ImportError:
+            return "media thumbnails: not available"
+        urls = media_thumbnail_urls(media_ids)
+        return format_html_join(
+            " ",
+            '<a href="{}">{}</a>',
+            ((reverse("admin:media_media_change", args=[m]), thumbnail_html(urls.get(m), size=96)) for m in media_ids),
+        )
+
+    @admin.display(description="engagement")
+    def engagement(self, obj: Tweet) -> str:
+        try:
+            from engagement.selectors import metrics_for_many
+
+            counts = metrics_for_many([obj.id]).get(obj.id)
+        except Exception as exc:  # Redis down: the page still renders
+            return f"not available ({exc.__class__.__name__})"
+        if not counts:
+            return "not available"
+        return format_html_join(" · ", "{}: <b>{}</b>", counts.items())
+
+    @admin.display(description="moderation")
+    def moderation_links(self, obj: Tweet) -> str:
+        links = [("versions and diff", reverse("admin:tweets_tweet_versions", args=[obj.pk]))]
+        action = "restore" if obj.removed_at else "remove"
+        links.append((f"{action} with a reason", reverse(f"admin:tweets_tweet_{action}", args=[obj.pk])))
+        links.append(("history (who, when, why)", reverse("admin:tweets_tweet_history", args=[obj.pk])))
+        return format_html_join(" · ", '<a href="{}">{}</a>', ((url, label) for label, url in links))
+
+    # --- search: id, @username, or the text (full-text on PostgreSQL) ---
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        if term.isdigit():
+            return queryset.filter(pk=int(term)), False
+        if term.startswith("@") or term.startswith("from:"):
+            return queryset.filter(author__username=term.split(":", 1)[-1].lstrip("@")), False
+        if connection.vendor == "postgresql":
+            from django.contrib.postgres.search import SearchQuery
+
+            # The GIN-indexed search vector instead of a LIKE scan over every row.
+            return queryset.filter(search_vector=SearchQuery(term, config=services.SEARCH_CONFIG)), False
+        return queryset.filter(content__text__icontains=term), False
+
+    # --- permissions: rows are never added or deleted here; history is read-only ---
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def revert_disabled(self, request, obj=None) -> bool:
+        return True  # simple-history's revert would save() past the services; ours is "revert" below
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method == "POST":
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    # --- URLs of the moderation pages ---
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        own = [
+            path("<int:object_id>/remove/", wrap(self.remove_view), name="tweets_tweet_remove"),
+            path("<int:object_id>/restore/", wrap(self.restore_view), name="tweets_tweet_restore"),
+            path("<int:object_id>/versions/", wrap(self.versions_view), name="tweets_tweet_versions"),
+        ]
+        return own + super().get_urls()
+
+    def _moderated_tweet(self, request: HttpRequest, object_id: int) -> Tweet:
+        tweet = get_object_or_404(Tweet.objects.select_related("author", "content"), pk=object_id)
+        if not self.has_change_permission(request, tweet):
+            raise PermissionDenied
+        return tweet
+
+    def _page(self, request: HttpRequest, template: str, title: str, **context: Any) -> TemplateResponse:
+        return TemplateResponse(
+            request,
+            template,
+            {**self.admin_site.each_context(request), "opts": self.model._meta, "title": title, **context},
+        )
+
+    def _change_url(self, tweet_id: int) -> str:
+        return reverse("admin:tweets_tweet_change", args=[tweet_id])
+
+    # --- remove / restore: one tweet (change page) or many (list actions) ---
+    def _moderate(self, request: HttpRequest, tweet_ids: list[int], *, action: str, reason: str) -> int:
+        service = services.tweet_remove if action == "remove" else services.tweet_restore
+        done = 0
+        for tweet_id in tweet_ids:
+            try:
+                service(tweet_id=tweet_id, moderator=request.user, reason=reason)
+                done += 1
+            except APIException as exc:
+                self.message_user(request, f"Tweet {tweet_id}: {_error_text(exc)}", messages.ERROR)
+        return done
+
+    def _moderation_view(self, request: HttpRequest, object_id: int, *, action: str) -> HttpResponse:
+        tweet = self._moderated_tweet(request, object_id)
+        form = ReasonForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            if self._moderate(request, [tweet.pk], action=action, reason=form.cleaned_data["reason"]):
+                self.message_user(request, f"Tweet {tweet.pk}: {action}d.", messages.SUCCESS)
+            return HttpResponseRedirect(self._change_url(tweet.pk))
+        return self._page(
+            request,
+            "admin/tweets/moderate.html",
+            f"{action.capitalize()} tweet {tweet.pk}",
+            form=form,
+            action=action,
+            tweets=[tweet],
+        )
+
+    def remove_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        return self._moderation_view(request, object_id, action="remove")
+
+    def restore_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        return self._moderation_view(request, object_id, action="restore")
+
+    def _bulk_action(self, request: HttpRequest, queryset: QuerySet, *, action: str) -> HttpResponse | None:
+        form = ReasonForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            ids = list(queryset.values_list("pk", flat=True))
+            done = self._moderate(request, ids, action=action, reason=form.cleaned_data["reason"])
+            self.message_user(request, f"{done} of {len(ids)} tweet(s) {action}d.", messages.SUCCESS)
+            return None  # back to the list
+        return self._page(
+            request,
+            "admin/tweets/moderate.html",
+            f"{action.capitalize()} {queryset.count()} tweet(s)",
+            form=form,
+            action=action,
+            tweets=list(queryset.select_related("author", "content")[:100]),
+            bulk_action=f"{action}_tweets",
+            selected=request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+        )
+
+    @admin.action(description="Remove selected tweets (with a reason)", permissions=["change"])
+    def remove_tweets(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return self._bulk_action(request, queryset, action="remove")
+
+    @admin.action(description="Restore selected tweets (with a reason)", permissions=["change"])
+    def restore_tweets(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return self._bulk_action(request, queryset, action="restore")
+
+    # --- versions, diff between any two, revert ---
+    def versions_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        tweet = get_object_or_404(Tweet.objects.select_related("author", "content"), pk=object_id)
+        if not self.has_view_permission(request, tweet):
+            raise PermissionDenied
+        can_revert = self.has_change_permission(request, tweet) and tweet.tier == Tier.HOT
+        revert_form = RevertForm(request.POST or None)
+        if request.method == "POST":
+            if not can_revert:
+                raise PermissionDenied
+            if revert_form.is_valid():
+                return self._revert(request, tweet, **revert_form.cleaned_data)
+        versions = tweet_admin_versions(tweet)
+        by_number = {v["version"]: v for v in versions}
+        diff_html, a, b = "", None, None
+        if versions:
+            a = _int_or(request.GET.get("a"), versions[-2]["version"] if len(versions) > 1 else versions[0]["version"])
+            b = _int_or(request.GET.get("b"), versions[-1]["version"])
+            if a in by_number and b in by_number:
+                diff_html = text_diff_html(
+                    by_number[a]["text"], by_number[b]["text"], old_label=f"version {a}", new_label=f"version {b}"
+                )
+            else:
+                self.message_user(request, "Pick two versions that exist.", messages.WARNING)
+        return self._page(
+            request,
+            "admin/tweets/versions.html",
+            f"Versions of tweet {tweet.pk}",
+            tweet=tweet,
+            versions=versions,
+            a=a,
+            b=b,
+            diff_html=diff_html,
+            revert_form=revert_form,
+            can_revert=can_revert,
+            change_url=self._change_url(tweet.pk),
+            history=tweet.history.select_related("history_user").order_by("-history_date")[:50],
+        )
+
+    def _revert(self, request: HttpRequest, tweet: Tweet, *, version: int, reason: str) -> HttpResponse:
+        try:
+            reverted, changed = services.tweet_revert(
+                tweet_id=tweet.pk, moderator=request.user, version=version, reason=reason
+            )
+        except APIException as exc:
+            self.message_user(request, f"Not reverted: {_error_text(exc)}", messages.ERROR)
+        else:
+            if changed:
+                self.message_user(
+                    request, f"Reverted to version {version}: now version {reverted.version}.", messages.SUCCESS
+                )
+            else:
+                self.message_user(request, f"Version {version} is already the current content.", messages.INFO)
+        return HttpResponseRedirect(reverse("admin:tweets_tweet_versions", args=[tweet.pk]))
+
+
+def _int_or(value: str | None, default: int) -> int:
+    try:
+        return int(value) if value else default
+    except ValueError:
+        return default
+
+
+@admin.register(ModerationAction)
+class ModerationActionAdmin(admin.ModelAdmin):
+    """The audit log, read-only for everyone: it is written by the services."""
+
+    list_display = ("at", "kind", "tweet_link", "moderator", "reason", "from_version", "to_version")
+    list_filter = ("kind", ("at", admin.DateFieldListFilter))
+    search_fields = ("=tweet__id", "moderator__username")
+    list_select_related = ("moderator",)
     show_full_result_count = False
-    date_hierarchy = "created_at"
-    readonly_fields = [f.name for f in Tweet._meta.fields if f.name != "search_vector"]
-    exclude = ("search_vector",)
-    inlines = [TweetVersionInline]
-    history_list_display = ("state", "version", "content", "removed_reason")
+
+    @admin.display(description="tweet")
+    def tweet_link(self, obj: ModerationAction) -> str:
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:tweets_tweet_change", args=[obj.tweet_id]), obj.tweet_id
+        )
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -191,3 +191,32 @@ class TweetHashtag(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.tag}"
+
+
+class ModerationKind(models.TextChoices):
+    REMOVED = "removed"
+    RESTORED = "restored"
+    REVERTED = "reverted"
+
+
+class ModerationAction(models.Model):
+    """The moderators' audit log: who did what to which tweet, when, and why.
+
+    Written by the moderation services in the transaction that makes the change
+    (beside the simple-history record and the outbox event), never edited."""
+
+    tweet = models.ForeignKey(Tweet, on_delete=models.PROTECT, related_name="moderation_actions")
+    moderator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=10, choices=ModerationKind.choices)
+    reason = models.TextField()
+    # For a revert: the version reverted to and the version it produced.
+    from_version = models.PositiveIntegerField(null=True, blank=True)
+    to_version = models.PositiveIntegerField(null=True, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["tweet", "-at"], name="moderation_tweet_recent")]
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.tweet_id} by {self.moderator_id}"
