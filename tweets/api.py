@@ -14,12 +14,12 @@ from rest_framework.views import APIView
 
 from nexus.pagination import keyset_page, page_size_from
 from nexus.roles import user_can_read_events
+from nexus.schema import ErrorOutput
 from tweets import selectors, services
 from tweets.models import Tweet, TweetState
 from tweets.outbox import events_after
 from tweets.search import search_queryset
 from tweets.serializers import (
-    ErrorOutput,
     EventPageOutput,
     RollbackInput,
     TweetCreateInput,

@@ -5,6 +5,9 @@ tweets.selectors without serializer overhead."""
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from media.serializers import MediaOutput
+from nexus.schema import ErrorOutput  # noqa: F401  (other apps import it from here)
+
 MAX_SNOWFLAKE = (1 << 63) - 1
 
 
@@ -67,17 +70,6 @@ class MetricsOutput(serializers.Serializer):
     views = serializers.IntegerField()
 
 
-class MediaOutput(serializers.Serializer):
-    id = serializers.CharField()
-    status = serializers.ChoiceField(choices=["pending", "processing", "ready", "failed"])
-    sha256 = serializers.CharField()
-    width = serializers.IntegerField(allow_null=True)
-    height = serializers.IntegerField(allow_null=True)
-    alt_text = serializers.CharField()
-    error = serializers.CharField(allow_null=True)
-    variants = serializers.DictField()
-
-
 class TweetOutput(serializers.Serializer):
     id = serializers.CharField()
     author = AuthorOutput()
@@ -128,8 +120,3 @@ class EventOutput(serializers.Serializer):
 class EventPageOutput(serializers.Serializer):
     results = EventOutput(many=True)
     next_cursor = serializers.CharField(allow_null=True)
-
-
-class ErrorOutput(serializers.Serializer):
-    detail = serializers.CharField()
-    code = serializers.CharField(required=False)
