@@ -150,10 +150,16 @@ def tweet_migrate(*, tweet_id: int, target: str, task_id: int | None = None) -> 
         edit_closed = tweet.published_at + timedelta(seconds=settings.NEXUS_EDIT_WINDOW_SECONDS)
         if timezone.now() < edit_closed:
             return edit_closed
-        if tweet.tier == Tier.HOT:
+        if tweet.tier == Tier.HOT and target == Target.WARM:
             key = tweet_archive_warm(tweet=tweet)
             tweet_slim_warm(tweet=tweet, key=key)
-        if target == Target.COLD:
+        elif tweet.tier == Tier.HOT:
+            # Overdue for cold while still hot (a backlog, or seeded data): one
+            # archive object, written once, and both moves in this transaction.
+            key = tweet_archive_cold(tweet=tweet, document=archive_document_build(tweet))
+            tweet_slim_warm(tweet=tweet, key=key)
+            tweet_slim_cold(tweet=tweet, key=key)
+        else:
             key = tweet_archive_cold(tweet=tweet)
             tweet_slim_cold(tweet=tweet, key=key)
         _task_done(task_id)
@@ -214,9 +220,10 @@ def tweet_slim_warm(*, tweet: Tweet, key: str) -> None:
     _invalidate_after_commit(tweet.id)
 
 
-def tweet_archive_cold(*, tweet: Tweet) -> str:
-    """Step 1 of warm → cold: the warm document plus the final counts, as a new object."""
-    document = archive_read(tweet.archive_key)
+def tweet_archive_cold(*, tweet: Tweet, document: dict | None = None) -> str:
+    """Step 1 of warm → cold: the warm document (read from the store unless
+    given) plus the final counts, as a new object."""
+    document = dict(document) if document is not None else archive_read(tweet.archive_key)
     document.pop("format", None)
     document["final_metrics"] = metrics_for_many([tweet.id]).get(tweet.id)
     document["cold_at"] = timezone.now().isoformat()
