@@ -121,9 +121,11 @@ INSTALLED_APPS = [
     "engagement",
     "media",
     "lifecycle",
+    "analytics",
 ]
 
 MIDDLEWARE = [
+    "nexus.logs.RequestIdMiddleware",  # first: every later line of the request carries its id
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -306,6 +308,8 @@ NEXUS_EDIT_WINDOW_SECONDS = env_int("NEXUS_EDIT_WINDOW_SECONDS", 1800)
 NEXUS_MAX_EDITS = env_int("NEXUS_MAX_EDITS", 5)
 NEXUS_IDEMPOTENCY_TTL_SECONDS = env_int("NEXUS_IDEMPOTENCY_TTL_SECONDS", 24 * 3600)
 NEXUS_HOT_CACHE_SECONDS = env_int("NEXUS_HOT_CACHE_SECONDS", 24 * 3600)
+# Token → user lookups cached this long (0: off); invalidated on every user/token change.
+NEXUS_AUTH_CACHE_SECONDS = env_int("NEXUS_AUTH_CACHE_SECONDS", 60)
 NEXUS_SNOWFLAKE_WORKER_ID = env_int("NEXUS_SNOWFLAKE_WORKER_ID", -1)  # -1: derived from pid
 NEXUS_HOT_DAYS = env_int("NEXUS_HOT_DAYS", 7)
 NEXUS_WARM_DAYS = env_int("NEXUS_WARM_DAYS", 90)
@@ -383,10 +387,21 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
 
 # --- logging -------------------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+# json (default): one JSON object per line with the request id; plain: for a terminal.
+LOG_FORMAT = env_str("LOG_FORMAT", "json")
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r} is not json or plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "nexus.logs.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "nexus.logs.JsonFormatter"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["request_id"], "formatter": LOG_FORMAT},
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }

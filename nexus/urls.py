@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("engagement.urls")),
     path("", include("media.urls")),
     path("", include("lifecycle.urls")),
+    path("", include("analytics.urls")),
 ]
 
 urlpatterns = [

@@ -12,6 +12,7 @@ from django.db.models import Value
 from django.utils import timezone
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 
+from analytics.services import hashtag_uses_changed
 from engagement.services import engagement_tweet_visibility_changed
 from lifecycle.services import lifecycle_schedule
 from media.services import media_check_attachable
@@ -69,13 +70,15 @@ def _hashtags_sync(tweet: Tweet, text: str | None, *, is_new: bool = False) -> t
     wanted = [] if text is None or tweet.state == TweetState.DRAFT else hashtags_extract(text)
     added = [t for t in wanted if t not in current]
     removed = [t for t in current if t not in wanted]
+    used_at = tweet.published_at or timezone.now()
     if removed:
         TweetHashtag.objects.filter(tweet=tweet, tag__in=removed).delete()
     if added:
-        created_at = tweet.published_at or timezone.now()
         TweetHashtag.objects.bulk_create(
-            [TweetHashtag(tweet=tweet, tag=tag, created_at=created_at) for tag in added], ignore_conflicts=True
+            [TweetHashtag(tweet=tweet, tag=tag, created_at=used_at) for tag in added], ignore_conflicts=True
         )
+    if added or removed:
+        hashtag_uses_changed(added=added, removed=removed, at=used_at)
     return added, removed
 
 
