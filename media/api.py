@@ -14,8 +14,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from media import selectors, services
-from media.serializers import ErrorOutput, MediaOutput, MediaUploadInput
+from media.serializers import MediaOutput, MediaUploadInput
 from media.uploads import SizeLimitUploadHandler
+from nexus.schema import ErrorOutput
 
 
 def parse_media_id(raw: str) -> int:

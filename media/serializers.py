@@ -24,7 +24,3 @@ class MediaOutput(serializers.Serializer):
     alt_text = serializers.CharField()
     error = serializers.CharField(allow_null=True)
     variants = serializers.DictField(child=MediaVariantOutput())
-
-
-class ErrorOutput(serializers.Serializer):
-    detail = serializers.CharField()
