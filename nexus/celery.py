@@ -9,3 +9,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nexus.settings")
 app = Celery("nexus", task_cls="celery.contrib.django.task:DjangoTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# The request id travels with every task a request enqueues (nexus.logs), and
+# the worker logs JSON through Django's LOGGING rather than its own handlers.
+from nexus.logs import celery_signals_connect  # noqa: E402
+
+celery_signals_connect()
