@@ -12,3 +12,6 @@ class NexusConfig(AppConfig):
         # Group permissions reference every app's content types, which exist
         # only after migrate; keeping roles in sync here keeps them declarative.
         post_migrate.connect(roles_ensure_after_migrate, dispatch_uid="nexus-roles")
+        from nexus.auth import auth_cache_connect
+
+        auth_cache_connect()
