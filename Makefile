@@ -38,5 +38,12 @@ lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+## Benchmark Nexus beside a bare Django baseline on loopback (PostgreSQL + Redis
+## from DATABASE_URL/REDIS_URL, bench defaults otherwise); writes bench/results.json
+## and docs/benchmarks.md. BENCH_QUICK=1 for a smoke run; knobs in docs/benchmarks.md.
+bench: install-dev
+	@command -v wrk >/dev/null || (apt-get install -y wrk || (apt-get update && apt-get install -y wrk))
+	$(BIN)/python bench/run.py
+
 clean:
 	rm -rf $(VENV) var

@@ -142,6 +142,7 @@ def nexus_env() -> dict[str, str]:
         "NEXUS_PRODUCTION": "false",  # loopback HTTP: no SSL redirect, no HSTS
         "DEBUG": "false",
         "SECRET_KEY": "bench-" + "x" * 50,
+        "NEXUS_CACHE_PREFIX": CACHE_PREFIX,
         "LOG_LEVEL": "WARNING",
         "DJANGO_SETTINGS_MODULE": "nexus.settings",
     }
@@ -173,21 +174,32 @@ def seed(*args: str) -> str:
 
 
 def recreate_database(url: str) -> None:
+    """Drop and create the bench's database. Only a database whose name says
+    "bench" is ever dropped, so a DATABASE_URL left exported for development
+    cannot lose its data to `make bench`."""
     parts = urlsplit(url)
     name = parts.path.lstrip("/")
     admin = parts._replace(path="/postgres").geturl()
-    if not re.fullmatch(r"[A-Za-z0-9_]+", name):
-        raise RuntimeError(f"refusing to recreate database {name!r}")
+    if not re.fullmatch(r"[A-Za-z0-9_]*bench[A-Za-z0-9_]*", name):
+        raise RuntimeError(f"refusing to drop database {name!r}: the bench only recreates databases named *bench*")
     for sql in (f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'):
         subprocess.run(["psql", admin, "-q", "-c", sql], check=True, capture_output=True)
 
 
-def redis_flush() -> None:
-    """The bench's own Redis database (REDIS_URL) starts empty; nothing else is touched."""
-    parts = urlsplit(CFG.redis_url)
-    db = parts.path.lstrip("/") or "0"
-    cmd = ["redis-cli", "-h", parts.hostname or "127.0.0.1", "-p", str(parts.port or 6379), "-n", db, "FLUSHDB"]
-    subprocess.run(cmd, check=True, capture_output=True)
+CACHE_PREFIX = f"nexus-bench-{os.getpid()}"
+
+
+def cache_clear() -> None:
+    """Delete this run's cache keys (its own NEXUS_CACHE_PREFIX); nothing else in
+    the Redis database is touched, whoever else uses it."""
+    script = (
+        "import sys, redis; r = redis.Redis.from_url(sys.argv[1]); keys = []\n"
+        "for k in r.scan_iter(match=sys.argv[2] + ':*', count=1000):\n"
+        "    keys.append(k)\n"
+        "    if len(keys) >= 1000: r.delete(*keys); keys.clear()\n"
+        "if keys: r.delete(*keys)\n"
+    )
+    run([str(BIN / "python"), "-c", script, CFG.redis_url, CACHE_PREFIX], extra_env={})
 
 
 def wait_http(url: str, timeout: float = 60) -> None:
@@ -584,7 +596,7 @@ def scale_scenarios(bench: Bench, scale: int, lifecycle_ok: bool) -> dict:
     added = int(seed("tweets", "--total", str(scale)).strip() or 0)
     seeded_s = round(time.monotonic() - started, 1)
     log(f"scale {scale}: seeded {added} tweets in {seeded_s} s")
-    redis_flush()  # reads below start cold in the cache: they measure the database path
+    cache_clear()  # reads below start cold in the cache: they measure the database path
     ids = [int(i) for i in seed("ids", "--tier", "hot", "--limit", str(scale)).split()]
     sample = random.Random(scale).sample(ids, min(2000, len(ids)))
     read = bench.pair(
@@ -764,10 +776,9 @@ def setup(procs: Processes) -> tuple[Bench, list[str], bool]:
     if not shutil.which("wrk"):
         raise RuntimeError("wrk is not installed (apt-get install -y wrk)")
     CFG.var_dir.mkdir(parents=True, exist_ok=True)
-    log("recreating databases, flushing the bench's Redis database")
+    log("recreating the bench databases")
     recreate_database(CFG.database_url)
     recreate_database(CFG.baseline_database_url)
-    redis_flush()
     manage("migrate", "--noinput", "-v0")
     run(
         [str(BIN / "python"), "manage.py", "migrate", "--noinput", "-v0"],
@@ -877,6 +888,10 @@ def main() -> int:
         return 1
     finally:
         procs.stop_all()
+        try:
+            cache_clear()
+        except (RuntimeError, OSError) as exc:
+            log(f"could not clear the bench's cache keys: {exc}")
     report = {
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "quick": QUICK,
