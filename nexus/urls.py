@@ -4,7 +4,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from media import views as media_views
-from nexus import health
+from nexus import dashboard, health
 
 api_v1 = [
     path("", include("tweets.urls")),
@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/v1/", include(api_v1)),
+    path("ops/", dashboard.dashboard, name="ops-dashboard"),
     path("admin/", admin.site.urls),
 ]
 
