@@ -40,6 +40,7 @@ def _fact_write(model: type[Model], *, user_id: int, tweet_id: int, on: bool) ->
 def _fact_set(model: type[Model], metric: str, *, user, tweet_id: int, on: bool) -> int:
     _visible_or_404(tweet_id, user)
     deltas = {metric: 1 if on else -1}
+    counters.event_prepare(tweet_id=tweet_id)
     with transaction.atomic():
         changed = _fact_write(model, user_id=user.pk, tweet_id=tweet_id, on=on)
         if changed:

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 
 from tweets.tests.factories import make_tweet
 
@@ -30,6 +29,3 @@ def tweet_metrics(anon_client):
         return response.json()["metrics"]
 
     return _metrics
-
-
-__all__ = ["cache"]
