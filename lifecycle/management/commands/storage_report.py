@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand
 from django.db import connection
 from tqdm import tqdm
 
-from lifecycle.storage import storage_summary
+from lifecycle.selectors import storage_summary
 
 
 def _mib(value: int | None) -> str:
