@@ -1,13 +1,252 @@
-"""Hashtag usage tracking and engagement-vector similarity."""
+"""Write side of analytics: hashtag use counts and engagement vectors.
+
+Hashtag counts: a rollup table, updated in the tweet's own transaction
+----------------------------------------------------------------------
+`hashtag_uses_changed` is called by tweets.services inside the transaction
+that writes the tweet's TweetHashtag rows. It upserts one HashtagHour row
+(tag, hour of publication) and one HashtagStat row per changed tag with
+`INSERT … ON CONFLICT DO UPDATE SET uses = uses + delta` (PostgreSQL and
+SQLite both speak it). Chosen over Redis hourly buckets flushed to a rollup:
+
+- Exact: the count commits or rolls back with the tweet, so a failed create
+  never counts, an edit that drops a tag uncounts it in the same commit, and
+  nothing is lost when Redis is wiped (a Redis bucket between INCR and flush
+  would be, and an INCR after commit can be lost to a crash).
+- Contention: a viral tag's (tag, current hour) row and its HashtagStat row
+  are hot rows; each tweet using the tag holds their row locks from the
+  upsert until its transaction commits (a few ms: the tweet's write path is
+  short and does no I/O after this call). That serialises commits per tag to
+  a few hundred per second, well above the 100 tweets/s bar. Locks are taken
+  in tag order (hours first, then stats) so two tweets sharing tags cannot
+  deadlock. If one tag ever needs more, shard the row (tag, hour, shard) with
+  a random shard per upsert and SUM on read; the read side is unchanged.
+
+Counts are clamped at 0: a tweet written before this app was deployed (and
+before `analytics_backfill`) may be uncounted without ever having counted.
+
+Engagement vectors
+------------------
+One EngagementVector row per published hot/warm tweet: ln(1 + count) for
+likes, retweets, replies, quotes, views (a viral tweet's 10⁶ views must not
+dwarf everything else). Values come from the counter flush
+(`engagement_vectors_update`, called inside the flush transaction with the
+freshly summed counts). Membership comes from the outbox feed
+(`engagement_vectors_sync`, a beat job with a stored cursor): a published tweet
+gets its row, a tweet that is deleted, removed or moves to cold loses it, a
+restored one gets it back. The similarity query also joins tweets_tweet and
+filters tier/visibility (analytics.selectors), so a tweet that just went away
+never shows up even before the feed job has run; the feed job only keeps the
+index free of dead rows.
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from datetime import datetime
 
+from django.db import connection, transaction
+from django.utils import timezone
 
+from analytics.models import EngagementVector, FeedCursor, HashtagHour, HashtagStat
+
+METRICS = ("likes", "retweets", "replies", "quotes", "views")
+# HashtagHour rows older than this are pruned (per_hour needs 24 h, trending 26 h).
+HASHTAG_HOURS_KEPT = 8 * 24
+VECTOR_FEED = "engagement_vectors"
+FEED_BATCH = 1000
+FEED_MAX_BATCHES = 20
+
+
+def hour_of(at: datetime) -> int:
+    """The hour bucket of a moment: unix time // 3600."""
+    return int(at.timestamp()) // 3600
+
+
+def _greatest() -> str:
+    return "GREATEST" if connection.vendor == "postgresql" else "MAX"
+
+
+# --- hashtags ----------------------------------------------------------------------------
 def hashtag_uses_changed(*, added: list[str], removed: list[str], at: datetime) -> None:
-    """Count `added` tags and uncount `removed` ones for the hour of `at`
-    (the tweet's publication). Called inside the tweets app's transaction.
+    """Count `added` tags and uncount `removed` ones for the hour of `at` (the
+    tweet's publication). Call inside the tweet's transaction (module docstring)."""
+    deltas = {tag: 1 for tag in added}
+    for tag in removed:
+        deltas[tag] = deltas.get(tag, 0) - 1
+    rows = sorted((tag, d) for tag, d in deltas.items() if d)  # tag order = lock order
+    if not rows:
+        return
+    hour = hour_of(at)
+    hours, stats = HashtagHour._meta.db_table, HashtagStat._meta.db_table
+    greatest = _greatest()
+    used_at = connection.ops.adapt_datetimefield_value(at)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {hours} (tag, hour, uses) VALUES (%s, %s, %s) "
+            f"ON CONFLICT (tag, hour) DO UPDATE SET uses = {greatest}({hours}.uses + %s, 0)",
+            [(tag, hour, max(d, 0), d) for tag, d in rows],
+        )
+        # last_used_at only moves forward, and only when the tag is used.
+        cursor.executemany(
+            f"INSERT INTO {stats} (tag, tweets, last_used_at) VALUES (%s, %s, %s) "
+            f"ON CONFLICT (tag) DO UPDATE SET tweets = {greatest}({stats}.tweets + %s, 0), "
+            f"last_used_at = CASE WHEN %s > 0 THEN {greatest}({stats}.last_used_at, excluded.last_used_at) "
+            f"ELSE {stats}.last_used_at END",
+            [(tag, max(d, 0), used_at, d, d) for tag, d in rows],
+        )
 
-    Interim until the analytics issue lands."""
-    return None
+
+def hashtag_hours_prune(*, now: datetime | None = None) -> int:
+    """Drop hourly rows nobody reads any more; returns how many."""
+    cutoff = hour_of(now or timezone.now()) - HASHTAG_HOURS_KEPT
+    deleted, _ = HashtagHour.objects.filter(hour__lt=cutoff).delete()
+    return deleted
+
+
+# --- engagement vectors ----------------------------------------------------------------------
+def engagement_vector(counts: dict) -> dict[str, float]:
+    """ln(1 + count) per metric (negative counts, which a CRDT may show
+    transiently, count as 0)."""
+    return {m: math.log1p(max(0, int(counts.get(m, 0) or 0))) for m in METRICS}
+
+
+def _eligible(tweet_ids: Iterable[int]) -> set[int]:
+    """Among `tweet_ids`, the published, visible hot and warm tweets: one PK lookup."""
+    from tweets.models import Tier, Tweet
+
+    visible = Tweet.objects.published().filter(pk__in=list(tweet_ids), tier__in=[Tier.HOT, Tier.WARM])
+    return set(visible.values_list("pk", flat=True))
+
+
+def engagement_vectors_update(*, counts: dict[int, dict]) -> int:
+    """Upsert the vectors of eligible tweets among `counts` (tweet id → counts)
+    and drop rows of the others. Called by the counter flush inside its
+    transaction, under its TweetCounters row locks; returns rows written."""
+    if not counts:
+        return 0
+    eligible = _eligible(counts)
+    now = timezone.now()
+    rows = [
+        EngagementVector(tweet_id=tweet_id, updated_at=now, **engagement_vector(counts[tweet_id]))
+        for tweet_id in sorted(eligible)  # primary-key order: concurrent flushes cannot deadlock
+    ]
+    if rows:
+        EngagementVector.objects.bulk_create(
+            rows, update_conflicts=True, unique_fields=["tweet"], update_fields=[*METRICS, "updated_at"]
+        )
+    gone = set(counts) - eligible
+    if gone:
+        EngagementVector.objects.filter(tweet_id__in=gone).delete()
+    return len(rows)
+
+
+def _vectors_membership_sync(tweet_ids: set[int]) -> None:
+    """Rows for the eligible tweets among `tweet_ids` that have none (from
+    their flushed counts), none for the others."""
+    from engagement.models import TweetCounters
+
+    eligible = _eligible(tweet_ids)
+    gone = tweet_ids - eligible
+    if gone:
+        EngagementVector.objects.filter(tweet_id__in=gone).delete()
+    have = set(EngagementVector.objects.filter(tweet_id__in=eligible).values_list("tweet_id", flat=True))
+    missing = sorted(eligible - have)
+    if not missing:
+        return
+    flushed = {row.tweet_id: row.as_dict() for row in TweetCounters.objects.filter(tweet_id__in=missing)}
+    # Insert-only: a concurrent flush writes fresher values, which must win.
+    EngagementVector.objects.bulk_create(
+        [EngagementVector(tweet_id=i, **engagement_vector(flushed.get(i, {}))) for i in missing],
+        ignore_conflicts=True,
+    )
+
+
+def engagement_vectors_sync(*, batch: int = FEED_BATCH, max_batches: int = FEED_MAX_BATCHES) -> int:
+    """Follow the outbox feed from the stored cursor and fix vector-row
+    membership of the tweets it names; returns how many events were read.
+    Safe to run twice or concurrently: the cursor row is locked for the run."""
+    from tweets.models import EventType
+    from tweets.outbox import events_after
+
+    relevant = {
+        EventType.CREATED,
+        EventType.PUBLISHED,
+        EventType.DELETED,
+        EventType.REMOVED,
+        EventType.RESTORED,
+        EventType.TIER_CHANGED,
+    }
+    total = 0
+    for _ in range(max_batches):
+        with transaction.atomic():
+            FeedCursor.objects.get_or_create(name=VECTOR_FEED)
+            state = FeedCursor.objects.select_for_update().get(name=VECTOR_FEED)
+            events, next_cursor = events_after(after=state.cursor or None, limit=batch)
+            ids = {int(e["tweet_id"]) for e in events if e["type"] in relevant}
+            if ids:
+                _vectors_membership_sync(ids)
+            if events:
+                state.cursor, state.updated_at = next_cursor or "", timezone.now()
+                state.save(update_fields=["cursor", "updated_at"])
+        total += len(events)
+        if len(events) < batch:
+            break
+    return total
+
+
+def feed_cursor_set(*, name: str, cursor: str) -> None:
+    FeedCursor.objects.update_or_create(name=name, defaults={"cursor": cursor, "updated_at": timezone.now()})
+
+
+def hashtags_rebuild() -> int:
+    """Recount every tag from the TweetHashtag rows of visible published tweets
+    (one-off backfill, e.g. after bulk seeding that bypassed the services).
+    Returns how many tags. Cold tweets no longer have TweetHashtag rows, so
+    their uses are not recounted."""
+    from tweets.models import TweetHashtag
+
+    with transaction.atomic():
+        HashtagHour.objects.all().delete()
+        HashtagStat.objects.all().delete()
+        live = TweetHashtag.objects.filter(tweet__in=_published_tweets())
+        stats: dict[str, list] = {}
+        hours: dict[tuple[str, int], int] = {}
+        for tag, at in live.values_list("tag", "created_at").iterator(chunk_size=10_000):
+            entry = stats.setdefault(tag, [0, at])
+            entry[0] += 1
+            entry[1] = max(entry[1], at)
+            key = (tag, hour_of(at))
+            hours[key] = hours.get(key, 0) + 1
+        HashtagStat.objects.bulk_create(
+            [HashtagStat(tag=t, tweets=n, last_used_at=at) for t, (n, at) in stats.items()], batch_size=5000
+        )
+        HashtagHour.objects.bulk_create(
+            [HashtagHour(tag=t, hour=h, uses=n) for (t, h), n in hours.items()], batch_size=5000
+        )
+    return len(stats)
+
+
+def _published_tweets():
+    from tweets.models import Tweet
+
+    return Tweet.objects.published()
+
+
+def engagement_vectors_rebuild(*, batch: int = 5000) -> int:
+    """Write a vector for every published hot/warm tweet from its flushed
+    counts (one-off backfill); returns how many rows."""
+    from engagement.models import TweetCounters
+    from tweets.models import Tier
+
+    written = 0
+    ids_qs = _published_tweets().filter(tier__in=[Tier.HOT, Tier.WARM]).order_by("pk").values_list("pk", flat=True)
+    last = 0
+    while True:
+        ids = list(ids_qs.filter(pk__gt=last)[:batch])
+        if not ids:
+            return written
+        last = ids[-1]
+        flushed = {row.tweet_id: row.as_dict() for row in TweetCounters.objects.filter(tweet_id__in=ids)}
+        with transaction.atomic():
+            written += engagement_vectors_update(counts={i: flushed.get(i, {}) for i in ids})

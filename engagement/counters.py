@@ -74,6 +74,7 @@ from django.utils import timezone
 from django_redis import get_redis_connection
 from redis.exceptions import RedisError
 
+from analytics.services import engagement_vectors_update
 from engagement.models import METRICS, CounterRepair, CounterSlot, EngagementBucket, Like, Retweet, TweetCounters
 from nexus.snowflake import next_id
 
@@ -543,6 +544,7 @@ def _counters_refresh(tweet_ids: list[int]) -> None:
         [TweetCounters(tweet_id=i, updated_at=now, **counts) for i, counts in sums.items()],
         [*METRICS, "updated_at"],
     )
+    engagement_vectors_update(counts=sums)  # analytics: keeps the similarity index current
 
 
 def _flushed_counts_many(tweet_ids: list[int]) -> dict[int, Counts]:

@@ -383,6 +383,16 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": timedelta(hours=1),
         "options": {"expires": 3000},
     },
+    "analytics-engagement-vectors-sync": {
+        "task": "analytics.tasks.engagement_vectors_sync",
+        "schedule": timedelta(seconds=30),
+        "options": {"expires": 27},
+    },
+    "analytics-hashtag-hours-prune": {
+        "task": "analytics.tasks.hashtag_hours_prune",
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 3000},
+    },
 }
 
 # --- logging -------------------------------------------------------------------------

@@ -1,0 +1,210 @@
+"""Read side of analytics: a hashtag's numbers, trending hashtags, and tweets
+with similar engagement.
+
+Trending hashtags
+-----------------
+Counts are hourly buckets, so "the last hour" at 10:20 is estimated as a
+sliding window: the current bucket (20 minutes) plus 2/3 of the previous one
+(the usual sliding-window-counter estimate). The day before is the 24 complete
+buckets before those two, averaged per hour. The score is growth weighted by
+volume:
+
+    score = (last_hour + 1) / (previous_day_hourly_avg + 1) × ln(1 + last_hour)
+
+The +1s keep a brand-new tag finite and stop one stray use from ranking; the
+ln factor makes 0 → 50 uses outrank 0 → 2 (same-ish ratio, far more signal)
+without letting a steady giant (ratio ≈ 1) crowd out real risers. Candidates
+are the TRENDING_CANDIDATES busiest tags of the two window buckets (an index
+range on `hour`), then one query reads their previous day; the ranking is
+cached for TRENDING_CACHE_SECONDS.
+
+Similar engagement
+------------------
+PostgreSQL: `ORDER BY vec <-> cube(ARRAY[...]) LIMIT k` over the GiST index
+on the generated cube column, joined by primary key to tweets_tweet to keep
+only published hot/warm tweets that are not deleted or removed. The planner
+walks the index nearest-first and stops after k matches (Limit → Nested Loop
+→ Index Scan using analytics_engagementvector_vec_gist, then tweets_tweet_pkey).
+
+SQLite (development only, no kNN index): an honest bounded candidate set —
+the SQLITE_CANDIDATES most recent vector rows (highest tweet ids) are ranked
+by exact Euclidean distance; a nearer but older tweet outside that set is
+missed.
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from datetime import datetime
+
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import F, Sum, Value
+from django.utils import timezone
+
+from analytics.models import EngagementVector, HashtagHour, HashtagStat
+from analytics.services import METRICS, engagement_vector, hour_of
+from nexus.timefmt import format_timestamp
+
+PER_HOUR_BUCKETS = 24
+TRENDING_CANDIDATES = 2000
+TRENDING_MAX = 100
+TRENDING_CACHE_SECONDS = 30
+SQLITE_CANDIDATES = 5000
+
+
+# --- hashtags ----------------------------------------------------------------------------
+def hashtag_normalize(raw: str) -> str | None:
+    """The stored form of a tag given with or without its '#', or None when
+    `raw` is not exactly one hashtag (the parser tweets use decides)."""
+    from tweets.text import hashtags_extract
+
+    body = raw[1:] if raw.startswith("#") else raw
+    if not body or body.startswith("#"):
+        return None
+    tags = hashtags_extract("#" + body)
+    wanted = unicodedata.normalize("NFC", body.casefold())
+    if tags != [wanted]:
+        return None
+    return wanted
+
+
+def hashtag_get(*, tag: str, now: datetime | None = None) -> dict | None:
+    """Totals and the last 24 hourly counts (oldest first, the current,
+    partial hour last) of a normalised tag; None when it was never used."""
+    stat = HashtagStat.objects.filter(tag=tag).first()
+    if stat is None:
+        return None
+    current = hour_of(now or timezone.now())
+    first = current - PER_HOUR_BUCKETS + 1
+    counts = dict(HashtagHour.objects.filter(tag=tag, hour__gte=first, hour__lte=current).values_list("hour", "uses"))
+    return {
+        "tag": stat.tag,
+        "tweets": stat.tweets,
+        "last_used_at": format_timestamp(stat.last_used_at),
+        "per_hour": [counts.get(h, 0) for h in range(first, current + 1)],
+    }
+
+
+def trending_score(last_hour: float, previous_day_hourly_avg: float) -> float:
+    return (last_hour + 1) / (previous_day_hourly_avg + 1) * math.log1p(last_hour)
+
+
+def hashtags_trending_compute(*, now: datetime | None = None, limit: int = TRENDING_MAX) -> list[dict]:
+    """The ranking (module docstring), uncached."""
+    now = now or timezone.now()
+    current = hour_of(now)
+    elapsed = (now.timestamp() - current * 3600) / 3600
+    candidates = list(
+        HashtagHour.objects.filter(hour__gte=current - 1, hour__lte=current)
+        .values("tag")
+        .annotate(recent=Sum("uses"))
+        .filter(recent__gt=0)
+        .order_by("-recent", "tag")
+        .values_list("tag", flat=True)[:TRENDING_CANDIDATES]
+    )
+    if not candidates:
+        return []
+    per_tag: dict[str, dict[int, int]] = {tag: {} for tag in candidates}
+    rows = HashtagHour.objects.filter(tag__in=candidates, hour__gte=current - 25, hour__lte=current)
+    for tag, hour, uses in rows.values_list("tag", "hour", "uses"):
+        per_tag[tag][hour] = uses
+    results = []
+    for tag, hours in per_tag.items():
+        last_hour = hours.get(current, 0) + hours.get(current - 1, 0) * (1 - elapsed)
+        if last_hour <= 0:
+            continue
+        previous = sum(hours.get(h, 0) for h in range(current - 25, current - 1)) / 24
+        results.append(
+            {
+                "tag": tag,
+                "last_hour": round(last_hour, 2),
+                "previous_day_hourly_avg": round(previous, 4),
+                "score": round(trending_score(last_hour, previous), 4),
+            }
+        )
+    results.sort(key=lambda r: (-r["score"], r["tag"]))
+    return results[:limit]
+
+
+def _trending_cache_key() -> str:
+    return "analytics:hashtags:trending"
+
+
+def hashtags_trending(*, limit: int) -> list[dict]:
+    """The ranking, cached briefly (it is the same for every caller)."""
+    ranking = cache.get(_trending_cache_key())
+    if ranking is None:
+        ranking = hashtags_trending_compute(limit=TRENDING_MAX)
+        cache.set(_trending_cache_key(), ranking, TRENDING_CACHE_SECONDS)
+    return ranking[:limit]
+
+
+# --- similar engagement ----------------------------------------------------------------------
+def _visible_filter_sql() -> tuple[str, list]:
+    from tweets.models import Tier, TweetState
+
+    return (
+        "t.tier IN (%s, %s) AND t.state <> %s AND t.deleted_at IS NULL AND t.removed_at IS NULL",
+        [Tier.HOT.value, Tier.WARM.value, TweetState.DRAFT.value],
+    )
+
+
+def similar_sql(*, point: list[float], exclude_id: int, limit: int) -> tuple[str, list]:
+    """The PostgreSQL kNN query (tests EXPLAIN exactly this)."""
+    visible, visible_params = _visible_filter_sql()
+    vectors = EngagementVector._meta.db_table
+    sql = (
+        f"SELECT v.tweet_id, v.vec <-> cube(%s::float8[]) AS distance FROM {vectors} v "
+        "JOIN tweets_tweet t ON t.id = v.tweet_id "
+        f"WHERE v.tweet_id <> %s AND {visible} "
+        "ORDER BY v.vec <-> cube(%s::float8[]) LIMIT %s"
+    )
+    return sql, [point, exclude_id, *visible_params, point, limit]
+
+
+def _nearest_postgres(point: list[float], *, exclude_id: int, limit: int) -> list[tuple[int, float]]:
+    sql, params = similar_sql(point=point, exclude_id=exclude_id, limit=limit)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [(int(tweet_id), float(distance)) for tweet_id, distance in cursor.fetchall()]
+
+
+def _nearest_bounded(point: list[float], *, exclude_id: int, limit: int) -> list[tuple[int, float]]:
+    from tweets.models import Tier, TweetState
+
+    recent = EngagementVector.objects.order_by("-tweet_id").values("tweet_id")[:SQLITE_CANDIDATES]
+    squared = sum(
+        ((F(m) - Value(p)) * (F(m) - Value(p)) for m, p in zip(METRICS, point, strict=True)),
+        start=Value(0.0),
+    )
+    rows = (
+        EngagementVector.objects.filter(tweet_id__in=recent)
+        .filter(tweet__tier__in=[Tier.HOT, Tier.WARM], tweet__deleted_at__isnull=True, tweet__removed_at__isnull=True)
+        .exclude(tweet__state=TweetState.DRAFT)
+        .exclude(tweet_id=exclude_id)
+        .annotate(d2=squared)
+        .order_by("d2", "tweet_id")
+        .values_list("tweet_id", "d2")[:limit]
+    )
+    return [(tweet_id, math.sqrt(max(0.0, d2))) for tweet_id, d2 in rows]
+
+
+def tweet_similar(*, tweet_id: int, user, limit: int) -> list[dict] | None:
+    """Published hot/warm tweets nearest to this one's engagement vector,
+    nearest first; None when the tweet is unknown, gone or someone else's draft."""
+    from engagement.selectors import metrics_for_many
+    from tweets.selectors import record_visible_to, tweet_records_get_many, tweets_get_many
+
+    record = tweet_records_get_many([tweet_id]).get(tweet_id)
+    if record is None or not record_visible_to(record, user):
+        return None
+    # The live counts: fresher than the tweet's own flushed vector (if any).
+    vector = engagement_vector(metrics_for_many([tweet_id]).get(tweet_id, {}))
+    point = [vector[m] for m in METRICS]
+    nearest = _nearest_postgres if connection.vendor == "postgresql" else _nearest_bounded
+    pairs = nearest(point, exclude_id=tweet_id, limit=limit)
+    distances = dict(pairs)
+    tweets = tweets_get_many(tweet_ids=[i for i, _ in pairs], user=user)
+    return [{"tweet": t, "distance": round(distances[int(t["id"])], 6)} for t in tweets]

@@ -1,0 +1,14 @@
+from celery import shared_task
+
+from analytics import services
+
+
+@shared_task(ignore_result=True)
+def hashtag_hours_prune() -> int:
+    return services.hashtag_hours_prune()
+
+
+@shared_task(ignore_result=True)
+def engagement_vectors_sync() -> int:
+    """Safe to run twice or concurrently: the feed cursor row is locked per batch."""
+    return services.engagement_vectors_sync()
