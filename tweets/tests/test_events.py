@@ -1,4 +1,5 @@
 import threading
+import time
 
 import pytest
 from django.db import connection, transaction
@@ -8,6 +9,19 @@ from tweets.outbox import event_record, events_after
 from tweets.tests.factories import make_tweet
 
 pytestmark = pytest.mark.django_db
+
+
+def _poll(read, want: int, attempts: int = 100) -> list:
+    """Follow the feed like a consumer until `want` events arrived. On
+    PostgreSQL the feed waits behind any transaction still open in the
+    cluster (e.g. another test run), so consumers poll."""
+    seen: list = []
+    for _ in range(attempts):
+        seen += read()
+        if len(seen) >= want:
+            break
+        time.sleep(0.1)
+    return seen
 
 
 @pytest.fixture
@@ -37,13 +51,17 @@ def test_a_consumer_following_the_cursor_sees_every_event_once_in_order(service_
     client_alice.patch(f"/api/v1/tweets/{tweet.id}", {"text": "v2"}, format="json")
     client_alice.delete(f"/api/v1/tweets/{tweet.id}")
 
-    seen = []
     cursor = None
-    for _ in range(5):
+
+    def read_page():
+        nonlocal cursor
         params = {"limit": 2} | ({"after": cursor} if cursor else {})
         page = service_client.get("/api/v1/events", params).json()
-        seen += page["results"]
         cursor = page["next_cursor"]
+        return page["results"]
+
+    seen = _poll(read_page, want=3)
+    assert read_page() == []  # nothing twice
 
     assert [(e["type"], e["version"]) for e in seen] == [
         ("tweet.created", 1),
@@ -90,7 +108,14 @@ def test_an_event_committed_late_with_a_lower_id_is_not_skipped(make_user):
     while_a_open, cursor_while_open = events_after(after=start, limit=100)
     a_may_commit.set()
     thread.join()
-    after_commit, _ = events_after(after=cursor_while_open, limit=100)
+    cursor = cursor_while_open
+
+    def read_batch():
+        nonlocal cursor
+        results, cursor = events_after(after=cursor, limit=100)
+        return results
+
+    after_commit = _poll(read_batch, want=2)
 
     assert while_a_open == []  # B is committed but must wait behind A
     assert [e["type"] for e in after_commit] == ["tweet.edited", "tweet.deleted"]
