@@ -308,3 +308,14 @@ def test_search_still_finds_warm_tweets_but_not_cold_ones(client_alice, anon_cli
     by_tag = anon_client.get("/api/v1/search", {"q": "#nexus"}).json()["results"]
     assert [t["id"] for t in by_tag] == [tweets["hot"]["id"], tweets["warm"]["id"]]
     assert anon_client.get("/api/v1/search?q=warm").json()["results"][0]["text"] == "warm tweet #nexus"
+
+
+def test_likes_and_views_on_warm_and_cold_tweets_still_count(client_alice, client_bob):
+    tweets = _three_tiers(client_alice)
+    for tier in ("warm", "cold"):
+        tweet_id = tweets[tier]["id"]
+        response = client_bob.post(f"/api/v1/tweets/{tweet_id}/like")
+        assert response.status_code == 200, response.content
+        assert response.json() == {"liked": True, "likes": 1}
+        assert client_bob.post("/api/v1/views", {"tweet_ids": [tweet_id]}, format="json").status_code == 202
+    assert Tweet.objects.get(pk=int(tweets["cold"]["id"])).tier == "cold"  # counting never rehydrates the row
