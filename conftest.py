@@ -104,3 +104,44 @@ def moderator(make_user):
     mod = make_user("mod", is_staff=True)
     mod.groups.add(Group.objects.get(name=MODERATORS))
     return mod
+
+
+# --- browser tests (Debian's chromium + chromedriver, driven by selenium) --------------------------
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+
+@pytest.fixture
+def browser(tmp_path):
+    """A headless Chromium; the test is skipped (with the reason) where the
+    browser, its driver or selenium is not installed. Never downloads a browser."""
+    import os
+    import shutil
+
+    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not (os.path.exists(p) or shutil.which(p))]
+    if missing:
+        pytest.skip(f"needs Debian's chromium and chromium-driver ({', '.join(missing)} missing)")
+    webdriver = pytest.importorskip("selenium.webdriver", reason="needs selenium (requirements-dev.txt)")
+    from selenium.webdriver.chrome.service import Service
+
+    os.environ.setdefault("SE_OFFLINE", "true")  # selenium-manager must not fetch anything
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-quic",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--window-size=1400,1000",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+    ):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.implicitly_wait(5)
+    yield driver
+    driver.quit()
