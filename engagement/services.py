@@ -79,7 +79,11 @@ def engagement_tweet_visibility_changed(
 
     Called inside the tweets app's transaction: the tweet row is the fact, so
     the database backend counts in that transaction and Redis after its commit
-    (a rolled-back tweet must not count)."""
+    (a rolled-back tweet must not count). A tweet that appears also gets its
+    own counters loaded after the commit, before anyone can engage with it, so
+    its first reads and likes find them in Redis."""
+    if delta > 0:
+        transaction.on_commit(lambda: counters.event_prepare(tweet_id=tweet_id))
     for parent_id, metric in ((in_reply_to_id, "replies"), (quote_of_id, "quotes")):
         if parent_id is None:
             continue
