@@ -285,3 +285,28 @@ def ready_media(django_capture_on_commit_callbacks):
         return media.pk
 
     return _ready
+
+
+def test_an_archived_tweet_shows_its_text_and_versions_from_the_archive(mod_client, user, moderator, anon_client):
+    from lifecycle import services as lifecycle_services
+    from lifecycle.models import LifecycleTask
+
+    tweet = make_tweet(user, "words before archiving")
+    tweet_edit(tweet_id=tweet.pk, actor=user, text="words after an edit")
+    moment = timezone.now() - timedelta(days=10)
+    Tweet.objects.filter(pk=tweet.pk).update(created_at=moment, published_at=moment)
+    LifecycleTask.objects.filter(tweet_id=tweet.pk).delete()
+    lifecycle_services.lifecycle_schedule(tweet_id=tweet.pk, published_at=moment)
+    lifecycle_services.lifecycle_run_due()
+    assert Tweet.objects.get(pk=tweet.pk).tier == "warm"
+
+    listed = mod_client.get(CHANGELIST).content.decode()
+    assert "(warm: in the archive)" in listed
+    assert "words after an edit" in mod_client.get(f"{CHANGELIST}{tweet.pk}/change/").content.decode()
+    page = mod_client.get(reverse("admin:tweets_tweet_versions", args=[tweet.pk]), {"a": 1, "b": 2}).content.decode()
+    assert "words before archiving" in page and "read-only" in page
+    assert 'id="revert-form"' not in page
+    # Removal works in every tier and is 404 in the API at once.
+    assert anon_client.get(f"/api/v1/tweets/{tweet.pk}").status_code == 200
+    tweet_remove(tweet_id=tweet.pk, moderator=moderator, reason="old abuse found")
+    assert anon_client.get(f"/api/v1/tweets/{tweet.pk}").status_code == 404
