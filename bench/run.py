@@ -322,13 +322,14 @@ def worker_pids(master_pid: int) -> list[int]:
     return [int(p) for p in out.split()]
 
 
-def profile_start(name: str, master_pid: int) -> list[subprocess.Popen]:
+def profile_start(name: str, master_pid: int) -> list[tuple[subprocess.Popen, Path]]:
     if not CFG.profile or not shutil.which(str(BIN / "py-spy")):
         return []
     out_dir = CFG.var_dir / "profiles"
     out_dir.mkdir(exist_ok=True)
-    procs = []
+    started = []
     for pid in worker_pids(master_pid):
+        out = out_dir / f"{name}-{pid}.txt"
         cmd = [
             str(BIN / "py-spy"),
             "record",
@@ -342,35 +343,52 @@ def profile_start(name: str, master_pid: int) -> list[subprocess.Popen]:
             "raw",
             "--nonblocking",
             "-o",
-            str(out_dir / f"{name}-{pid}.txt"),
+            str(out),
         ]
-        procs.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-    return procs
+        started.append((subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), out))
+    return started
 
 
-def profile_finish(name: str, procs: list[subprocess.Popen]) -> list[tuple[str, float]]:
-    """Inclusive share of samples per function (project and framework frames)."""
-    if not procs:
-        return []
-    for proc in procs:
-        proc.wait(timeout=CFG.duration + 60)
+def _frame_name(frame: str) -> str:
+    """'func (path/file.py:12)' -> 'func (path/file.py)': lines of one function add up."""
+    head, sep, rest = frame.partition(" (")
+    return f"{head} ({rest.rsplit(':', 1)[0]})" if sep else frame
+
+
+def profile_summary(paths: list[Path]) -> dict[str, list[tuple[str, float]]]:
+    """Share of request samples per function: inclusive (the function or its
+    callees on the stack) and self (the innermost frame)."""
     inclusive: Counter[str] = Counter()
+    own: Counter[str] = Counter()
     total = 0
-    for path in (CFG.var_dir / "profiles").glob(f"{name}-*.txt"):
+    for path in paths:
+        if not path.exists():
+            continue
         for line in path.read_text().splitlines():
             stack, _, count = line.rpartition(" ")
             if not stack or not count.isdigit():
                 continue
-            frames = stack.split(";")
-            # Only samples in request handling: idle threads wait in the accept/epoll loop.
-            if not any("handle_request" in f or "get_response" in f for f in frames):
+            frames = [_frame_name(f) for f in stack.split(";")]
+            # Only samples inside request handling: idle threads wait in gunicorn's loop.
+            if not any("get_response" in f for f in frames):
                 continue
             total += int(count)
-            for frame in set(
-                f.split(" (")[0] + " (" + f.split(" (")[1].split(":")[0] + ")" if " (" in f else f for f in frames
-            ):
+            own[frames[-1]] += int(count)
+            for frame in set(frames):
                 inclusive[frame] += int(count)
-    return [(frame, round(100 * n / total, 1)) for frame, n in inclusive.most_common(40)] if total else []
+    if not total:
+        return {}
+    return {
+        "samples": [("total", float(total))],
+        "inclusive": [(f, round(100 * n / total, 1)) for f, n in inclusive.most_common(60)],
+        "self": [(f, round(100 * n / total, 1)) for f, n in own.most_common(25)],
+    }
+
+
+def profile_finish(started: list[tuple[subprocess.Popen, Path]]) -> dict[str, list[tuple[str, float]]]:
+    for proc, _ in started:
+        proc.wait(timeout=CFG.duration + 60)
+    return profile_summary([path for _, path in started])
 
 
 # --- scenarios -------------------------------------------------------------------------------
@@ -381,7 +399,7 @@ class Bench:
     tokens: Path
     nexus_master: int
     results: list[dict] = field(default_factory=list)
-    profiles: dict[str, list] = field(default_factory=dict)
+    profiles: dict[str, dict] = field(default_factory=dict)
     baseline_ids: list[int] = field(default_factory=list)
 
     def pair(
@@ -402,7 +420,7 @@ class Bench:
         prof = profile_start(name, self.nexus_master)
         nex = wrk(self.nexus, **nexus)
         if prof:
-            self.profiles[name] = profile_finish(name, prof)
+            self.profiles[name] = profile_finish(prof)
         row = {
             "name": name,
             "label": label,
@@ -776,6 +794,7 @@ def setup(procs: Processes) -> tuple[Bench, list[str], bool]:
     if not shutil.which("wrk"):
         raise RuntimeError("wrk is not installed (apt-get install -y wrk)")
     CFG.var_dir.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(CFG.var_dir / "profiles", ignore_errors=True)
     log("recreating the bench databases")
     recreate_database(CFG.database_url)
     recreate_database(CFG.baseline_database_url)
@@ -908,10 +927,11 @@ def main() -> int:
     text = render(report)
     write_doc(text)
     print(text)
-    for name, frames in bench.profiles.items():
-        print(f"\nprofile {name} (inclusive % of request samples):")
-        for frame, share in frames[:30]:
-            print(f"  {share:5.1f}%  {frame}")
+    for name, summary in bench.profiles.items():
+        for kind in ("inclusive", "self"):
+            print(f"\nprofile {name} ({kind} % of request samples):")
+            for frame, share in summary.get(kind, [])[:40]:
+                print(f"  {share:5.1f}%  {frame}")
     log(f"wrote {CFG.results} and {DOC}")
     return 0
 
