@@ -141,7 +141,7 @@ def engagement_vectors_update(*, counts: dict[int, dict]) -> int:
     return len(rows)
 
 
-def _vectors_membership_sync(tweet_ids: set[int]) -> None:
+def engagement_vectors_membership_sync(*, tweet_ids: set[int]) -> None:
     """Rows for the eligible tweets among `tweet_ids` that have none (from
     their flushed counts), none for the others."""
     from engagement.models import TweetCounters
@@ -185,7 +185,7 @@ def engagement_vectors_sync(*, batch: int = FEED_BATCH, max_batches: int = FEED_
             events, next_cursor = events_after(after=state.cursor or None, limit=batch)
             ids = {int(e["tweet_id"]) for e in events if e["type"] in relevant}
             if ids:
-                _vectors_membership_sync(ids)
+                engagement_vectors_membership_sync(tweet_ids=ids)
             if events:
                 state.cursor, state.updated_at = next_cursor or "", timezone.now()
                 state.save(update_fields=["cursor", "updated_at"])
