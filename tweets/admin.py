@@ -491,3 +491,10 @@ class ModerationActionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+# The admin is the moderators' and operators' home: name it, and let its
+# "view site" link lead to the operator dashboard rather than the bare API root.
+admin.site.site_header = "Nexus moderation"
+admin.site.site_title = "Nexus admin"
+admin.site.site_url = "/ops/"

@@ -100,3 +100,8 @@ def _section(page: str, section_id: str) -> str:
     match = re.search(rf'<section class="ops-card" id="{section_id}">(.*?)</section>', page, re.S)
     assert match, f"no section {section_id}"
     return match.group(1)
+
+
+def test_the_admin_links_to_the_dashboard(staff_client):
+    page = staff_client.get("/admin/").content.decode()
+    assert 'href="/ops/"' in page and "Nexus moderation" in page
