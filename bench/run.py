@@ -73,6 +73,8 @@ class Config:
     var_dir: Path = Path(env("BENCH_VAR_DIR", "/tmp/nexus-bench"))
     results: Path = Path(env("BENCH_RESULTS", str(BENCH / "results.json")))
     profile: bool = env("BENCH_PROFILE", "0").lower() in {"1", "true", "yes", "on"}
+    # Comma-separated scenario names to run (e.g. "post,read_hot,bar"); empty: all.
+    only: set[str] = field(default_factory=lambda: {s for s in env("BENCH_SCENARIOS", "").split(",") if s})
 
 
 CFG = Config()
@@ -413,6 +415,8 @@ class Bench:
         per_request: int = 1,
     ) -> dict:
         """The baseline view, then the Nexus scenario right after (back to back)."""
+        if CFG.only and name not in CFG.only and not name.startswith("scale_"):
+            return {}
         base_view, base_kwargs = baseline
         log(f"{name}: baseline {base_view}")
         base = wrk(self.baseline, **base_kwargs)
@@ -562,7 +566,8 @@ def main_scenarios(bench: Bench, tokens: list[str], lifecycle: dict | None) -> N
         baseline=bench.b_get(),
         nexus={"paths": search_paths(), "tokens": bench.tokens},
     )
-    seed_bar(bench, hot, cfg)
+    if not cfg.only or "bar" in cfg.only:
+        seed_bar(bench, hot, cfg)
 
 
 def seed_bar(bench: Bench, hot: list[int], cfg: Config) -> None:
@@ -884,10 +889,11 @@ def main() -> int:
     procs = Processes()
     try:
         bench, tokens, lifecycle_ok = setup(procs)
-        log(f"seeding {CFG.scales[0]} tweets")
-        seed("tweets", "--total", str(CFG.scales[0]))
+        base_scale = CFG.scales[0] if CFG.scales else 10_000
+        log(f"seeding {base_scale} tweets")
+        seed("tweets", "--total", str(base_scale))
         lifecycle = None
-        if lifecycle_ok:
+        if lifecycle_ok and (not CFG.only or CFG.only & {"read_warm", "read_cold"}):
             try:
                 lifecycle = synth_and_migrate()
                 log(f"warm/cold seed: {lifecycle}")
