@@ -20,11 +20,13 @@ cached for TRENDING_CACHE_SECONDS.
 
 Similar engagement
 ------------------
-PostgreSQL: `ORDER BY vec <-> cube(ARRAY[...]) LIMIT k` over the GiST index
-on the generated cube column, joined by primary key to tweets_tweet to keep
-only published hot/warm tweets that are not deleted or removed. The planner
-walks the index nearest-first and stops after k matches (Limit → Nested Loop
-→ Index Scan using analytics_engagementvector_vec_gist, then tweets_tweet_pkey).
+PostgreSQL: `ORDER BY vec <-> cube(ARRAY[...]) LIMIT n` over the GiST index
+on the generated cube column (Index Scan using
+analytics_engagementvector_vec_gist, nearest-first, stops after n rows), then
+each of those n rows is checked by primary key against tweets_tweet so only
+published hot/warm tweets that are not deleted or removed come back (n = 2k+10,
+widened when too few survive). Vector rows of tweets that went cold or away
+are dropped by the feed job, so the over-fetch rarely needs widening.
 
 SQLite (development only, no kNN index): an honest bounded candidate set —
 the SQLITE_CANDIDATES most recent vector rows (highest tweet ids) are ranked
@@ -52,6 +54,8 @@ TRENDING_CANDIDATES = 2000
 TRENDING_MAX = 100
 TRENDING_CACHE_SECONDS = 30
 SQLITE_CANDIDATES = 5000
+# Bound on the index walk when most nearest rows are stale (see _nearest_postgres).
+MAX_KNN_FETCH = 10_000
 
 
 # --- hashtags ----------------------------------------------------------------------------
@@ -151,24 +155,39 @@ def _visible_filter_sql() -> tuple[str, list]:
     )
 
 
-def similar_sql(*, point: list[float], exclude_id: int, limit: int) -> tuple[str, list]:
-    """The PostgreSQL kNN query (tests EXPLAIN exactly this)."""
+def similar_sql(*, point: list[float], exclude_id: int, fetch: int) -> tuple[str, list]:
+    """The PostgreSQL kNN query (tests EXPLAIN exactly this): the `fetch`
+    nearest vectors straight off the GiST index, then each checked against its
+    tweet row by primary key. Returns (tweet_id, distance, visible) nearest first.
+
+    The index walk is a subquery of its own on purpose: with the visibility
+    join in the same ORDER BY … LIMIT, the planner may (with stale statistics
+    it did, measured) scan tweets_tweet and sort every vector instead."""
     visible, visible_params = _visible_filter_sql()
     vectors = EngagementVector._meta.db_table
     sql = (
+        "SELECT nn.tweet_id, nn.distance, t.id IS NOT NULL AS visible FROM ("
         f"SELECT v.tweet_id, v.vec <-> cube(%s::float8[]) AS distance FROM {vectors} v "
-        "JOIN tweets_tweet t ON t.id = v.tweet_id "
-        f"WHERE v.tweet_id <> %s AND {visible} "
-        "ORDER BY v.vec <-> cube(%s::float8[]) LIMIT %s"
+        "WHERE v.tweet_id <> %s ORDER BY v.vec <-> cube(%s::float8[]) LIMIT %s"
+        f") nn LEFT JOIN tweets_tweet t ON t.id = nn.tweet_id AND {visible} "
+        "ORDER BY nn.distance, nn.tweet_id"
     )
-    return sql, [point, exclude_id, *visible_params, point, limit]
+    return sql, [point, exclude_id, point, fetch, *visible_params]
 
 
 def _nearest_postgres(point: list[float], *, exclude_id: int, limit: int) -> list[tuple[int, float]]:
-    sql, params = similar_sql(point=point, exclude_id=exclude_id, limit=limit)
+    """Over-fetch a little (rows of tweets that just went cold or away stay in
+    the index until the feed job drops them) and widen while too few survive."""
+    fetch = limit * 2 + 10
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [(int(tweet_id), float(distance)) for tweet_id, distance in cursor.fetchall()]
+        while True:
+            sql, params = similar_sql(point=point, exclude_id=exclude_id, fetch=fetch)
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+            found = [(int(tweet_id), float(distance)) for tweet_id, distance, ok in rows if ok]
+            if len(found) >= limit or len(rows) < fetch or fetch >= MAX_KNN_FETCH:
+                return found[:limit]
+            fetch = min(fetch * 4, MAX_KNN_FETCH)
 
 
 def _nearest_bounded(point: list[float], *, exclude_id: int, limit: int) -> list[tuple[int, float]]:
