@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
-from media.models import Media, MediaStatus
+from media.models import Media, MediaBlob, MediaStatus
 from media.storage import object_url
 
 _RENDER_FIELDS = ("id", "status", "sha256", "width", "height", "alt_text", "error", "variants")
@@ -55,3 +56,11 @@ def media_thumbnail_urls(media_ids: Iterable[int]) -> dict[int, str | None]:
         mid: object_url(variants["thumb"]["jpeg"]) if status == MediaStatus.READY and "thumb" in variants else None
         for mid, status, variants in rows
     }
+
+
+def media_failures_since(*, since: datetime) -> dict[str, int | str | None]:
+    """Originals whose processing failed since `since` (operator dashboard),
+    found through the (status, updated_at) index."""
+    failed = MediaBlob.objects.filter(status=MediaStatus.FAILED, updated_at__gte=since)
+    latest = failed.order_by("-updated_at").values_list("error", flat=True).first()
+    return {"failed originals": failed.count(), "latest error": (latest or "")[:200] or None}

@@ -216,3 +216,22 @@ def test_alt_text_too_long_is_400(upload, media_root):
     assert response.status_code == 400
     assert "alt_text" in response.json()
     assert stored_files(media_root) == {}
+
+
+def test_media_failures_since_counts_recent_failed_originals(db):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from media.models import MediaBlob, MediaStatus
+    from media.selectors import media_failures_since
+
+    common = {"format": "jpeg", "original_key": "k", "original_bytes": 1, "width": 1, "height": 1}
+    MediaBlob.objects.create(sha256="a" * 64, status=MediaStatus.FAILED, error="store down", **common)
+    MediaBlob.objects.create(sha256="b" * 64, status=MediaStatus.READY, **common)
+    old = MediaBlob.objects.create(sha256="c" * 64, status=MediaStatus.FAILED, error="old", **common)
+    MediaBlob.objects.filter(pk=old.pk).update(updated_at=timezone.now() - timedelta(days=2))
+
+    result = media_failures_since(since=timezone.now() - timedelta(hours=24))
+
+    assert result == {"failed originals": 1, "latest error": "store down"}
