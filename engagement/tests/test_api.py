@@ -211,3 +211,21 @@ def test_drift_check_repairs_a_lost_counter_update(client_bob, other_user, tweet
 
     call_command("engagement_drift_check", "--tweet", str(tweet.id))
     assert "drifted 0" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("target", ["warm", "cold"])
+def test_likes_on_aged_tweets_still_count(client_bob, client_alice, user, target, tweet_metrics):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from lifecycle.services import tweet_migrate
+    from tweets.models import Tweet
+
+    aged = make_tweet(user, f"old news, soon {target}")
+    Tweet.objects.filter(pk=aged.pk).update(published_at=timezone.now() - timedelta(days=100))
+    assert tweet_migrate(tweet_id=aged.id, target=target) == "migrated"
+
+    assert _like(client_bob, aged.id).json() == {"liked": True, "likes": 1}
+    assert _like(client_alice, aged.id).json() == {"liked": True, "likes": 2}
+    assert tweet_metrics(aged.id) == {"likes": 2, "retweets": 0, "replies": 0, "quotes": 0, "views": 0}
