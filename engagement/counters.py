@@ -136,8 +136,34 @@ def _trend_key(minute: int) -> str:
     return _key(f"t:{minute}")
 
 
+class RedisSkipped(RedisError):
+    """Redis failed moments ago: not tried again yet (see _redis)."""
+
+
+# After a failure this process goes straight to the PostgreSQL fallback for a
+# moment instead of paying the socket timeout on every call of every request.
+REDIS_RETRY_SECONDS = 2.0
+_redis_down_until = 0.0
+
+
 def _redis():
+    if time.monotonic() < _redis_down_until:
+        raise RedisSkipped("Redis failed recently")
     return get_redis_connection("default")
+
+
+def _redis_failed(exc: RedisError, consequence: str) -> None:
+    global _redis_down_until
+    if isinstance(exc, RedisSkipped):
+        return
+    _redis_down_until = time.monotonic() + REDIS_RETRY_SECONDS
+    logger.warning("engagement counters: Redis unavailable (%s); %s", exc, consequence)
+
+
+def redis_breaker_reset() -> None:
+    """Try Redis again on the next call (tests, and after an operator fixed it)."""
+    global _redis_down_until
+    _redis_down_until = 0.0
 
 
 _LUA_VALUES = """
@@ -582,7 +608,7 @@ def counts_get_many(tweet_ids: Iterable[int]) -> dict[int, Counts]:
     try:
         return _redis_counts_many(_redis(), ids)
     except RedisError as exc:
-        logger.warning("engagement counters: Redis unavailable (%s); reading PostgreSQL", exc)
+        _redis_failed(exc, "reading PostgreSQL")
         return _pg_fallback_counts(ids)
 
 
@@ -602,7 +628,7 @@ def event_prepare(*, tweet_id: int) -> None:
         else:
             _redis_load(r, [tweet_id])
     except RedisError as exc:
-        logger.warning("engagement counters: Redis unavailable (%s)", exc)
+        _redis_failed(exc, "counters not preloaded")
 
 
 def event_in_transaction(*, tweet_id: int, deltas: Counts) -> None:
@@ -621,7 +647,7 @@ def event_after_commit(*, tweet_id: int, deltas: Counts) -> Counts | None:
     try:
         return _redis_apply(_redis(), tweet_id, deltas)
     except RedisError as exc:
-        logger.warning("engagement counters: Redis unavailable (%s); queueing %s for repair", exc, tweet_id)
+        _redis_failed(exc, "queueing tweets for repair")
         _repair_enqueue(tweet_id)
         return None
 
@@ -651,7 +677,7 @@ def views_record(tweet_ids: list[int]) -> None:
             for tweet_id in not_loaded:
                 _redis_apply(r, tweet_id, {"views": 1}, buckets=False)
     except RedisError as exc:
-        logger.warning("engagement counters: Redis unavailable (%s); %d views dropped", exc, len(tweet_ids))
+        _redis_failed(exc, "views dropped")
 
 
 def counters_flush(*, batch: int = 500, max_batches: int = 20) -> int:
@@ -677,7 +703,7 @@ def velocity_series(tweet_id: int) -> dict[int, Counts]:
         try:
             return _redis_velocity(_redis(), tweet_id, minutes)
         except RedisError as exc:
-            logger.warning("engagement velocity: Redis unavailable (%s)", exc)
+            _redis_failed(exc, "no velocity")
             return {m: zero_counts() for m in minutes}
     series = {m: zero_counts() for m in minutes}
     for row in EngagementBucket.objects.filter(tweet_id=tweet_id, minute__gte=minutes[0]).values("minute", *METRICS):
@@ -695,7 +721,7 @@ def trending(*, window_seconds: int, limit: int) -> list[tuple[int, float]]:
         try:
             top = _redis_trending(_redis(), minutes, limit)
         except RedisError as exc:
-            logger.warning("engagement trending: Redis unavailable (%s)", exc)
+            _redis_failed(exc, "no trending")
             return []
     else:
         score = sum(Cast(m, FloatField()) * w for m, w in TREND_WEIGHTS.items())
@@ -751,7 +777,7 @@ def drift_sample(size: int) -> list[int]:
             rebuilt = _redis().zrangebyscore(_verify_key(), "-inf", time.time() - 1, start=0, num=size)
             queued += [int(member) for member in rebuilt]
         except RedisError as exc:
-            logger.warning("engagement drift: Redis unavailable (%s)", exc)
+            _redis_failed(exc, "rebuilt tweets not sampled")
     recent = TweetCounters.objects.order_by("-updated_at").values_list("tweet_id", flat=True)[
         : max(0, size - len(queued))
     ]

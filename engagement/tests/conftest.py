@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from engagement import counters
 from tweets.tests.factories import make_tweet
 
 
@@ -29,3 +30,10 @@ def tweet_metrics(anon_client):
         return response.json()["metrics"]
 
     return _metrics
+
+
+@pytest.fixture(autouse=True)
+def _redis_breaker_closed():
+    counters.redis_breaker_reset()
+    yield
+    counters.redis_breaker_reset()
