@@ -23,6 +23,9 @@ SQLite both speak it). Chosen over Redis hourly buckets flushed to a rollup:
 
 Counts are clamped at 0: a tweet written before this app was deployed (and
 before `analytics_backfill`) may be uncounted without ever having counted.
+A tweet that goes cold stays counted (it still carries the tag); the
+lifecycle drops its TweetHashtag rows, so deleting a cold tweet cannot
+uncount it (the tweets app finds no tags to remove) — a known gap.
 
 Engagement vectors
 ------------------
