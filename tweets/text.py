@@ -8,6 +8,7 @@ import re
 import unicodedata
 
 MAX_TEXT_LENGTH = 280
+MAX_HASHTAG_LENGTH = 100  # stored tags are varchar(100)
 # Letters, marks, digits and underscore in any script; case-folded when stored.
 HASHTAG_RE = re.compile(r"(?<![\w&])#([^\W]\w{0,99})", re.UNICODE)
 
@@ -42,6 +43,8 @@ def hashtags_extract(text: str) -> list[str]:
     seen: dict[str, None] = {}
     for match in HASHTAG_RE.finditer(text):
         tag = unicodedata.normalize("NFC", match.group(1).casefold())
-        if tag.strip("_"):
+        # Case folding can lengthen a tag ("ß" → "ss", "ﬃ" → "ffi"); a tag
+        # that no longer fits is not a tag rather than a failed post.
+        if tag.strip("_") and len(tag) <= MAX_HASHTAG_LENGTH:
             seen.setdefault(tag, None)
     return list(seen)
