@@ -430,12 +430,13 @@ def _redis_apply(r, tweet_id: int, deltas: Counts, *, buckets: bool = True) -> C
     return counts
 
 
-def _redis_flush(batch: int) -> int:
+def _redis_flush(batch: int, offset: int) -> tuple[int, int]:
+    """Flush one batch of dirty tweets; returns (read, still dirty)."""
     r = _redis()
     gen = r.get(_gen_key())
-    items = r.zrange(_dirty_key(), 0, batch - 1, withscores=True)
+    items = r.zrange(_dirty_key(), offset, offset + batch - 1, withscores=True)
     if not items:
-        return 0
+        return 0, 0
     tweet_ids = sorted(int(member) for member, _ in items)
     if gen is not None:
         pipe = r.pipeline(transaction=False)
@@ -451,12 +452,13 @@ def _redis_flush(batch: int) -> int:
             _lock_counters(tweet_ids)
             _slots_merge(rows)
             _counters_refresh(tweet_ids)
-    _dirty_clear(r, items)
-    return len(items)
+    removed = _dirty_clear(r, items)
+    return len(items), len(items) - removed
 
 
-def _dirty_clear(r, items: list[tuple[bytes, float]]) -> None:
-    _script(r, _DIRTY_CLEAR)(keys=[_dirty_key()], args=[x for member, score in items for x in (member, repr(score))])
+def _dirty_clear(r, items: list[tuple[bytes, float]]) -> int:
+    args = [x for member, score in items for x in (member, repr(score))]
+    return int(_script(r, _DIRTY_CLEAR)(keys=[_dirty_key()], args=args))
 
 
 def _slots_merge(rows: list[tuple]) -> None:
@@ -537,7 +539,7 @@ def _db_counts_many(tweet_ids: list[int]) -> dict[int, Counts]:
     return out
 
 
-def _db_flush(batch: int) -> int:
+def _db_flush(batch: int, offset: int) -> tuple[int, int]:
     with transaction.atomic():
         # SKIP LOCKED: two flushes share the work instead of waiting; the row
         # locks also make a concurrent like wait until `dirty` is cleared, so
@@ -549,12 +551,12 @@ def _db_flush(batch: int) -> int:
             .values_list("id", "tweet_id")[:batch]
         )
         if not rows:
-            return 0
+            return 0, 0
         tweet_ids = sorted({tweet_id for _, tweet_id in rows})
         _lock_counters(tweet_ids)
         _counters_refresh(tweet_ids)
         CounterSlot.objects.filter(id__in=[row_id for row_id, _ in rows]).update(dirty=False)
-    return len(rows)
+    return len(rows), 0
 
 
 # --- shared by both backends ----------------------------------------------------------------
@@ -684,12 +686,15 @@ def counters_flush(*, batch: int = 500, max_batches: int = 20) -> int:
     """Merge live counters into PostgreSQL; returns how many tweets were flushed.
     Bounded work per call; the next beat tick continues."""
     flush = _redis_flush if uses_redis() else _db_flush
-    total = 0
+    total = offset = 0
     for _ in range(max_batches):
-        done = flush(batch)
+        done, still_dirty = flush(batch, offset)
         total += done
         if done < batch:
             break
+        # Tweets that got new events while being flushed stay in the set;
+        # step past them so a few busy tweets cannot starve the rest.
+        offset += still_dirty
     if not uses_redis():
         EngagementBucket.objects.filter(minute__lt=now_minute() - SERIES_MINUTES - 1).delete()
     return total

@@ -56,3 +56,15 @@ def test_moderators_read_counters_but_cannot_change_them(moderator, client_bob, 
     assert client.get("/admin/engagement/tweetcounters/add/").status_code == 403
     row = client.get(f"/admin/engagement/tweetcounters/{tweet.id}/change/")
     assert row.status_code == 200 and b"Save" not in row.content
+
+
+def test_flush_works_through_the_backlog_in_batches(user, client_bob):
+    tweets = [make_tweet(user, f"batch {i}") for i in range(5)]
+    for tweet in tweets:
+        client_bob.post(f"/api/v1/tweets/{tweet.id}/like")
+
+    assert counters.counters_flush(batch=2, max_batches=10) == 5
+    assert sorted(TweetCounters.objects.filter(likes=1).values_list("tweet_id", flat=True)) == sorted(
+        t.id for t in tweets
+    )
+    assert counters.counters_flush(batch=2) == 0
