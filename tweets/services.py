@@ -14,6 +14,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 
 from analytics.services import hashtag_uses_changed
 from engagement.services import engagement_tweet_visibility_changed
+from lifecycle.selectors import archived_record
 from lifecycle.services import lifecycle_schedule
 from media.services import media_check_attachable
 from nexus.errors import Conflict, PreconditionFailed
@@ -384,8 +385,10 @@ def tweet_restore(*, tweet_id: int, moderator, reason: str) -> Tweet:
     event_record(type=EventType.RESTORED, tweet=tweet, data={"reason": reason, "moderator_id": moderator.pk})
     _moderation_record(tweet, moderator=moderator, kind=ModerationKind.RESTORED, reason=reason)
     if tweet.deleted_at is None and tweet.state != TweetState.DRAFT:
-        if tweet.content_id is not None:
+        if tweet.tier == Tier.HOT:
             _hashtags_sync(tweet, tweet.content.text)
+        elif tweet.tier == Tier.WARM:  # still searchable: its tags come back from the archive
+            _hashtags_sync(tweet, archived_record(tweet)["text"])
         engagement_tweet_visibility_changed(
             tweet_id=tweet.id, in_reply_to_id=tweet.in_reply_to_id, quote_of_id=tweet.quote_of_id, delta=+1
         )

@@ -72,3 +72,23 @@ def test_removal_needs_a_reason(user, moderator):
     tweet = make_tweet(user, "x")
     with pytest.raises(ValidationError):
         tweet_remove(tweet_id=tweet.id, moderator=moderator, reason="  ")
+
+
+def test_restoring_a_warm_tweet_brings_its_hashtags_back_from_the_archive(anon_client, user, moderator):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from lifecycle.services import tweet_migrate
+
+    tweet = make_tweet(user, "aged #vintage")
+    moment = timezone.now() - timedelta(days=8)
+    Tweet.objects.filter(pk=tweet.id).update(created_at=moment, published_at=moment)
+    assert tweet_migrate(tweet_id=tweet.id, target="warm") == "migrated"
+
+    tweet_remove(tweet_id=tweet.id, moderator=moderator, reason="mistake")
+    assert anon_client.get("/api/v1/search", {"q": "#vintage"}).json()["results"] == []
+    tweet_restore(tweet_id=tweet.id, moderator=moderator, reason="appeal")
+
+    results = anon_client.get("/api/v1/search", {"q": "#vintage"}).json()["results"]
+    assert [(t["id"], t["tier"]) for t in results] == [(str(tweet.id), "warm")]
