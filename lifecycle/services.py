@@ -214,9 +214,10 @@ def tweet_slim_warm(*, tweet: Tweet, key: str) -> None:
     Tweet.objects.filter(pk=tweet.id).update(**fields)
     TweetVersion.objects.filter(tweet_id=tweet.id).delete()
     contents_release(hashes=hashes)
-    old_tier = tweet.tier
     tweet.tier, tweet.archive_key, tweet.content, tweet.media_ids = Tier.WARM, key, None, []
-    event_record(type=EventType.TIER_CHANGED, tweet=tweet, data={"from": old_tier, "to": Tier.WARM, "archive": key})
+    # The event names the new tier only: the feed is the biggest per-tweet cost
+    # the lifecycle adds, and the archive key is derivable from the id.
+    event_record(type=EventType.TIER_CHANGED, tweet=tweet, data={"tier": Tier.WARM})
     _invalidate_after_commit(tweet.id)
 
 
@@ -250,7 +251,7 @@ def tweet_slim_cold(*, tweet: Tweet, key: str) -> None:
     )
     TweetHashtag.objects.filter(tweet_id=tweet.id).delete()
     tweet.tier, tweet.state, tweet.archive_key = Tier.COLD, TweetState.ARCHIVED, key
-    event_record(type=EventType.TIER_CHANGED, tweet=tweet, data={"from": Tier.WARM, "to": Tier.COLD, "archive": key})
+    event_record(type=EventType.TIER_CHANGED, tweet=tweet, data={"tier": Tier.COLD})
     _invalidate_after_commit(tweet.id)
     if old_key and old_key != key:
         transaction.on_commit(lambda: archive_delete(old_key))

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
+import uuid
 from datetime import timedelta
 
 import pytest
+from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -19,7 +22,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture(autouse=True)
 def _archive_prefix(settings, tmp_path):
-    settings.NEXUS_ARCHIVE_PREFIX = f"archive-test/{tmp_path.name}"
+    prefix = f"archive-test/{uuid.uuid4().hex}"
+    settings.NEXUS_ARCHIVE_PREFIX = prefix
+    yield
+    if not hasattr(default_storage, "bucket"):  # local files: leave nothing behind
+        shutil.rmtree(default_storage.path(prefix), ignore_errors=True)
 
 
 def test_seed_then_run_then_report(anon_client, on_postgres):
