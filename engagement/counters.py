@@ -453,6 +453,7 @@ def _redis_flush(batch: int, offset: int) -> tuple[int, int]:
             _slots_merge(rows)
             _counters_refresh(tweet_ids)
     removed = _dirty_clear(r, items)
+    r.set(_key("flushed_at"), time.time())
     return len(items), len(items) - removed
 
 
@@ -698,6 +699,24 @@ def counters_flush(*, batch: int = 500, max_batches: int = 20) -> int:
     if not uses_redis():
         EngagementBucket.objects.filter(minute__lt=now_minute() - SERIES_MINUTES - 1).delete()
     return total
+
+
+def flush_lag() -> dict[str, float | int]:
+    """How far PostgreSQL's counters trail the live ones: tweets waiting for
+    the flush, and the age of the oldest unflushed change (approximately, on
+    Redis: the time since the last flush that did some work)."""
+    if uses_redis():
+        r = _redis()
+        pipe = r.pipeline(transaction=False)
+        pipe.zcard(_dirty_key())
+        pipe.get(_key("flushed_at"))
+        pending, flushed_at = pipe.execute()
+        lag = time.time() - float(flushed_at) if pending and flushed_at else 0.0
+        return {"pending_tweets": int(pending), "lag_seconds": round(max(lag, 0.0), 1)}
+    dirty = CounterSlot.objects.filter(dirty=True)
+    oldest = dirty.order_by("updated_at").values_list("updated_at", flat=True).first()
+    lag = (timezone.now() - oldest).total_seconds() if oldest else 0.0
+    return {"pending_tweets": dirty.count(), "lag_seconds": round(lag, 1)}
 
 
 def velocity_series(tweet_id: int) -> dict[int, Counts]:

@@ -20,6 +20,11 @@ def metrics_for_many(tweet_ids: Iterable[int]) -> dict[int, dict[str, int]]:
     return counters.counts_get_many(tweet_ids)
 
 
+def counters_flush_lag() -> dict[str, float | int]:
+    """For the operator dashboard: tweets waiting for the flush and the lag."""
+    return counters.flush_lag()
+
+
 def engagement_get(*, tweet_id: int) -> dict:
     """Counts, per-metric velocity over 5 min and 1 h, and the per-minute series."""
     result: dict = dict(counters.counts_get_many([tweet_id])[tweet_id])

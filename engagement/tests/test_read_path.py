@@ -8,7 +8,7 @@ from django.conf import settings
 
 from engagement import counters, tasks
 from engagement.models import TweetCounters
-from engagement.selectors import metrics_for_many
+from engagement.selectors import counters_flush_lag, metrics_for_many
 from tweets.tests.factories import make_tweet
 
 pytestmark = pytest.mark.django_db
@@ -68,3 +68,13 @@ def test_flush_works_through_the_backlog_in_batches(user, client_bob):
         t.id for t in tweets
     )
     assert counters.counters_flush(batch=2) == 0
+
+
+def test_flush_lag_counts_waiting_tweets(user, client_bob):
+    tweets = [make_tweet(user, f"lag {i}") for i in range(3)]
+    for tweet in tweets:
+        client_bob.post(f"/api/v1/tweets/{tweet.id}/like")
+    assert counters_flush_lag()["pending_tweets"] == 3
+    assert counters_flush_lag()["lag_seconds"] >= 0
+    counters.counters_flush()
+    assert counters_flush_lag() == {"pending_tweets": 0, "lag_seconds": 0.0}
