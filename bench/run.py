@@ -72,7 +72,8 @@ class Config:
     broker_url: str = env("CELERY_BROKER_URL", "redis://127.0.0.1:6379/6")
     var_dir: Path = Path(env("BENCH_VAR_DIR", "/tmp/nexus-bench"))
     results: Path = Path(env("BENCH_RESULTS", str(BENCH / "results.json")))
-    profile: bool = env("BENCH_PROFILE", "0").lower() in {"1", "true", "yes", "on"}
+    profile: bool = env("BENCH_PROFILE", "0").lower() in {"1", "true", "yes", "on", "gil"}
+    profile_gil: bool = env("BENCH_PROFILE", "0").lower() == "gil"
     # Comma-separated scenario names to run (e.g. "post,read_hot,bar"); empty: all.
     only: set[str] = field(default_factory=lambda: {s for s in env("BENCH_SCENARIOS", "").split(",") if s})
 
@@ -347,6 +348,8 @@ def profile_start(name: str, master_pid: int) -> list[tuple[subprocess.Popen, Pa
             "-o",
             str(out),
         ]
+        if CFG.profile_gil:
+            cmd.append("--gil")  # only the thread holding the GIL: Python CPU, not I/O waits
         started.append((subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), out))
     return started
 
@@ -688,7 +691,8 @@ def machine() -> dict:
         "postgresql": out(["psql", CFG.database_url, "-tAc", "show server_version"]),
         "redis": out(["redis-cli", "-u", CFG.redis_url, "INFO", "server"]).split("redis_version:")[-1].split()[0],
         "wrk": out(["wrk", "--version"]).splitlines()[0] if shutil.which("wrk") else "?",
-        "commit": out(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]),
+        # BENCH_COMMIT: when the run is of an exported tree without .git.
+        "commit": out(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]) or env("BENCH_COMMIT", "?"),
         "load_avg_at_start": os.getloadavg(),
     }
 
