@@ -39,11 +39,35 @@ SEARCH_CONFIG = "simple"  # language-neutral: tweets come in every language
 
 
 # --- helpers ------------------------------------------------------------------------
+CONTENT_INSERT_SQL = (
+    "INSERT INTO tweets_tweetcontent (hash, text, created_at) VALUES (%s, %s, %s) "
+    "ON CONFLICT (hash) DO NOTHING RETURNING hash"
+)
+# The lifecycle releases content rows nothing references any more; FOR KEY
+# SHARE on an existing row makes that DELETE wait until our reference commits
+# (it does not block other writers taking the same shared lock).
+CONTENT_PIN_SQL = "SELECT 1 FROM tweets_tweetcontent WHERE hash = %s FOR KEY SHARE"
+
+
 def content_store(*, text: str) -> TweetContent:
-    """Store `text` once per hash; a second identical text stores nothing."""
-    content = TweetContent(hash=content_hash(text), text=text)
-    TweetContent.objects.bulk_create([content], ignore_conflicts=True)
-    return content
+    """Store `text` once per hash; a second identical text stores nothing.
+    Call inside the transaction that will reference the row."""
+    content = TweetContent(hash=content_hash(text), text=text, created_at=timezone.now())
+    if connection.vendor != "postgresql":
+        # SQLite serialises writers, so nothing can release the row between
+        # this insert and our reference.
+        TweetContent.objects.bulk_create([content], ignore_conflicts=True)
+        return content
+    with connection.cursor() as cursor:
+        for _attempt in range(3):
+            cursor.execute(CONTENT_INSERT_SQL, [content.hash, content.text, content.created_at])
+            if cursor.fetchone() is not None:
+                return content  # inserted by us
+            cursor.execute(CONTENT_PIN_SQL, [content.hash])
+            if cursor.fetchone() is not None:
+                return content  # existing row, now pinned until we commit
+            # Released between our two statements: insert it again.
+    raise Conflict("The tweet's content could not be stored; retry the request.")
 
 
 def _search_vector(text: str):
@@ -234,6 +258,12 @@ def _check_edit_allowed(tweet: Tweet) -> None:
         raise Conflict(f"This tweet was already edited {settings.NEXUS_MAX_EDITS} times.", code="edit_limit_reached")
 
 
+def _check_still_hot(tweet: Tweet) -> None:
+    # Aged tweets keep their content in the archive; their window closed long ago.
+    if tweet.tier != Tier.HOT:
+        raise Conflict("The edit window of this tweet has closed.", code="edit_window_closed")
+
+
 def _check_if_match(tweet: Tweet, if_match_version: int | None) -> None:
     if if_match_version is not None and if_match_version != tweet.version:
         raise PreconditionFailed()
@@ -251,6 +281,7 @@ def tweet_edit(
     """Apply a new version of text and/or media. Returns (tweet, changed)."""
     tweet = _lock_tweet(tweet_id, actor=actor)
     _check_if_match(tweet, if_match_version)
+    _check_still_hot(tweet)
     new_media = list(tweet.media_ids) if media_ids is None else list(media_ids)
     new_text = tweet.content.text if text is None else text
     new_text = _validated_text(new_text, has_media=bool(new_media))
@@ -264,6 +295,7 @@ def tweet_rollback(*, tweet_id: int, actor, version: int, if_match_version: int 
     """A new version whose content equals `version` (history is never rewritten)."""
     tweet = _lock_tweet(tweet_id, actor=actor)
     _check_if_match(tweet, if_match_version)
+    _check_still_hot(tweet)
     target = TweetVersion.objects.filter(tweet=tweet, version=version).select_related("content").first()
     if target is None:
         raise ValidationError({"version": [f"Tweet has no version {version}."]})

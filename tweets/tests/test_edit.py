@@ -126,3 +126,23 @@ def test_rollback_errors(client_alice, client_bob, user):
     Tweet.objects.filter(pk=tweet.id).update(published_at=timezone.now() - timedelta(hours=1))
     _patch_ok = client_alice.post(f"/api/v1/tweets/{tweet.id}/rollback", {"version": 1}, format="json")
     assert _patch_ok.status_code == 200  # same content: no new version, nothing to refuse
+
+
+def _make_warm(tweet):
+    from lifecycle.services import tweet_migrate
+
+    moment = timezone.now() - timedelta(days=8)
+    Tweet.objects.filter(pk=tweet.id).update(created_at=moment, published_at=moment)
+    assert tweet_migrate(tweet_id=tweet.id, target="warm") == "migrated"
+
+
+@pytest.mark.parametrize("payload", [{"text": "new"}, {"media_ids": []}])
+def test_editing_an_aged_tweet_is_409_not_a_crash(client_alice, user, payload):
+    tweet = make_tweet(user, "aged")
+    _make_warm(tweet)
+
+    response = _patch(client_alice, tweet.id, payload)
+
+    assert response.status_code == 409 and response.json()["code"] == "edit_window_closed"
+    rollback = client_alice.post(f"/api/v1/tweets/{tweet.id}/rollback", {"version": 1}, format="json")
+    assert rollback.status_code == 409 and rollback.json()["code"] == "edit_window_closed"
