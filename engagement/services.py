@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
@@ -41,7 +43,9 @@ def _fact_set(model: type[Model], metric: str, *, user, tweet_id: int, on: bool)
     _visible_or_404(tweet_id, user)
     deltas = {metric: 1 if on else -1}
     counters.event_prepare(tweet_id=tweet_id)
-    with transaction.atomic():
+    # The database backend counts in the fact's transaction; with Redis the
+    # fact is a single autocommitted statement (no BEGIN/COMMIT round trips).
+    with transaction.atomic() if not counters.uses_redis() else nullcontext():
         changed = _fact_write(model, user_id=user.pk, tweet_id=tweet_id, on=on)
         if changed:
             counters.event_in_transaction(tweet_id=tweet_id, deltas=deltas)
