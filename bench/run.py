@@ -54,7 +54,7 @@ class Config:
     bar_read_rate: int = int(env("BENCH_BAR_READ_RATE", "100"))
     scales: list[int] = field(
         default_factory=lambda: [
-            int(s) for s in env("BENCH_SCALES", "2000 20000" if QUICK else "10000 1000000").split()
+            int(s) for s in os.environ.get("BENCH_SCALES", "2000 20000" if QUICK else "10000 1000000").split()
         ]
     )
     web_workers: int = int(env("BENCH_WEB_WORKERS", "2"))
@@ -448,6 +448,8 @@ class Bench:
         return row
 
     def skip(self, name: str, label: str, reason: str) -> None:
+        if CFG.only and name not in CFG.only:
+            return
         log(f"{name}: not available: {reason}")
         self.results.append({"name": name, "label": label, "skipped": reason})
 
