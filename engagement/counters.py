@@ -345,12 +345,14 @@ def fact_counts(tweet_ids: Iterable[int]) -> dict[int, Counts]:
 
 
 # --- Redis backend -------------------------------------------------------------------------
-def _redis_load(r, tweet_ids: list[int]) -> dict[int, Counts]:
-    """Rebuild the hashes of `tweet_ids` from PostgreSQL (module docstring)."""
+def _redis_load(r, tweet_ids: list[int], *, known_new: bool = False) -> dict[int, Counts]:
+    """Rebuild the hashes of `tweet_ids` from PostgreSQL (module docstring).
+    `known_new`: the tweets were just created, nothing can exist to read."""
     for _attempt in range(3):
         gen = _generation(r)
         states = {i: {m: [0, 0, 0] for m in METRICS} for i in tweet_ids}
-        for row in CounterSlot.objects.filter(tweet_id__in=tweet_ids).values_list("tweet_id", "slot", *PN_COLUMNS):
+        slot_rows = CounterSlot.objects.filter(tweet_id__in=tweet_ids).values_list("tweet_id", "slot", *PN_COLUMNS)
+        for row in [] if known_new else slot_rows:
             tweet_id, slot, values = row[0], row[1], row[2:]
             for i, m in enumerate(METRICS):
                 p, n = values[2 * i], values[2 * i + 1]
@@ -358,7 +360,7 @@ def _redis_load(r, tweet_ids: list[int]) -> dict[int, Counts]:
                     states[tweet_id][m][1], states[tweet_id][m][2] = p, n
                 else:
                     states[tweet_id][m][0] += p - n
-        truth = fact_counts(tweet_ids)
+        truth = {i: zero_counts() for i in tweet_ids} if known_new else fact_counts(tweet_ids)
         pipe = r.pipeline(transaction=False)
         load = _script(r, _LOAD)
         for tweet_id in tweet_ids:
@@ -615,12 +617,16 @@ def counts_get_many(tweet_ids: Iterable[int]) -> dict[int, Counts]:
         return _pg_fallback_counts(ids)
 
 
-def event_prepare(*, tweet_id: int) -> None:
+def event_prepare(*, tweet_id: int, is_new: bool = False) -> None:
     """Call before writing a like/retweet fact: loads the tweet's counters if
-    this Redis does not have them yet (module docstring, Rebuild)."""
+    this Redis does not have them yet (module docstring, Rebuild). A tweet
+    that was just published starts at zero without reading PostgreSQL."""
     if not uses_redis() or tweet_id in _loaded:
         return
     try:
+        if is_new:
+            _redis_load(_redis(), [tweet_id], known_new=True)
+            return
         r = _redis()
         pipe = r.pipeline(transaction=False)
         pipe.get(_gen_key())

@@ -77,7 +77,7 @@ def views_record(*, tweet_ids: list[int], user) -> int:
 
 
 def engagement_tweet_visibility_changed(
-    *, tweet_id: int, in_reply_to_id: int | None, quote_of_id: int | None, delta: int
+    *, tweet_id: int, in_reply_to_id: int | None, quote_of_id: int | None, delta: int, is_new: bool = False
 ) -> None:
     """A reply/quote became visible (+1) or went away (-1): count it on its parent.
 
@@ -87,7 +87,7 @@ def engagement_tweet_visibility_changed(
     own counters loaded after the commit, before anyone can engage with it, so
     its first reads and likes find them in Redis."""
     if delta > 0:
-        transaction.on_commit(lambda: counters.event_prepare(tweet_id=tweet_id))
+        transaction.on_commit(lambda: counters.event_prepare(tweet_id=tweet_id, is_new=is_new))
     for parent_id, metric in ((in_reply_to_id, "replies"), (quote_of_id, "quotes")):
         if parent_id is None:
             continue

@@ -237,8 +237,9 @@ def _tweet_insert(*, author, text, media_ids, in_reply_to_id, quote_of_id, draft
 def _on_published(tweet: Tweet, text: str, *, is_new: bool = False) -> None:
     _hashtags_sync(tweet, text, is_new=is_new)
     lifecycle_schedule(tweet_id=tweet.id, published_at=tweet.published_at)
+    # A tweet created just now has no counts yet: engagement need not look them up.
     engagement_tweet_visibility_changed(
-        tweet_id=tweet.id, in_reply_to_id=tweet.in_reply_to_id, quote_of_id=tweet.quote_of_id, delta=+1
+        tweet_id=tweet.id, in_reply_to_id=tweet.in_reply_to_id, quote_of_id=tweet.quote_of_id, delta=+1, is_new=is_new
     )
 
 

@@ -125,3 +125,12 @@ def test_history_records_who_created_the_tweet(user):
     tweet = make_tweet(user, "audited")
     record = tweet.history.get()
     assert record.history_user == user and record.history_type == "+"
+
+
+@pytest.mark.django_db(transaction=True)  # commit for real: on_commit work is part of the path
+def test_posting_is_a_bounded_number_of_queries(client_alice, user, django_assert_max_num_queries):
+    client_alice.post("/api/v1/tweets", {"text": "warm up the token"}, format="json")
+    with django_assert_max_num_queries(12) as captured:
+        response = client_alice.post("/api/v1/tweets", {"text": "counted #q"}, format="json")
+    assert response.status_code == 201
+    assert not any("SELECT" in q["sql"] and "tweets_tweet" in q["sql"].split("FROM")[-1][:40] for q in captured)

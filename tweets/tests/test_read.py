@@ -1,4 +1,5 @@
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 
 from tweets.cache import tweet_cache_key
@@ -52,7 +53,8 @@ def test_a_cached_hot_read_touches_no_database_row(anon_client, user, django_ass
     anon_client.get(f"/api/v1/tweets/{tweet.id}")
     assert cache.get(tweet_cache_key(tweet.id)) is not None
 
-    with django_assert_num_queries(0):
+    # Without Redis the live counters are rows in the database (one query).
+    with django_assert_num_queries(0 if settings.REDIS_URL else 1):
         response = anon_client.get(f"/api/v1/tweets/{tweet.id}")
     assert response.status_code == 200
 
@@ -68,6 +70,7 @@ def test_batch_returns_in_the_order_asked_and_leaves_out_the_invisible(anon_clie
     assert [t["id"] for t in response.json()["results"]] == [str(b.id), str(a.id)]
 
 
+@pytest.mark.django_db(transaction=True)  # commit for real: on_commit work is part of the path
 def test_batch_uses_one_cache_round_trip_and_one_query_for_misses(anon_client, user, django_assert_max_num_queries):
     tweets = [make_tweet(user, f"t{i}") for i in range(20)]
     ids = ",".join(str(t.id) for t in tweets)
