@@ -23,9 +23,9 @@ from engagement.serializers import (
     ViewsOutput,
 )
 from nexus.pagination import keyset_page
+from nexus.schema import ErrorOutput
 from tweets.api import parse_tweet_id
 from tweets.selectors import tweet_get
-from tweets.serializers import ErrorOutput
 
 WRITE_ERRORS = {401: ErrorOutput, 404: ErrorOutput}
 

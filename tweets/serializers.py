@@ -6,7 +6,6 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from media.serializers import MediaOutput
-from nexus.schema import ErrorOutput  # noqa: F401  (other apps import it from here)
 
 MAX_SNOWFLAKE = (1 << 63) - 1
 
