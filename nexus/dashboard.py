@@ -3,15 +3,14 @@ server with inline SVG charts (no JavaScript, no CDN: works offline).
 
 The numbers come from the owning apps' own functions, the same ones the
 `storage_report` command and the APIs use; this module only arranges them.
-A section whose function is missing or failing says "not available" with the
-reason instead of breaking the page."""
+A section whose function fails says "not available" with the reason instead
+of breaking the page (Redis down must not hide the database figures)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from importlib import import_module
 from typing import Any
 
 from django.contrib.admin.views.decorators import staff_member_required
@@ -20,32 +19,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from engagement import selectors as engagement_selectors
+from lifecycle import selectors as lifecycle_selectors
+from media import selectors as media_selectors
+
 STORAGE_CACHE_SECONDS = 30  # the measurement reads table sizes and lists the archive: not on every refresh
 TRENDING_WINDOW_SECONDS = 3600
 TRENDING_LIMIT = 10
 MEDIA_FAILURE_WINDOW = timedelta(hours=24)
-
-# Where each number comes from, first match wins (apps land their functions under these names).
-SOURCES: dict[str, tuple[str, ...]] = {
-    "storage": ("lifecycle.selectors:storage_summary", "lifecycle.storage:storage_summary"),
-    "queue": ("lifecycle.selectors:queue_backlog",),
-    "flush_lag": ("engagement.selectors:counters_flush_lag", "engagement.counters:flush_lag"),
-    "media_failures": ("media.selectors:media_failures_since", "media.selectors:media_failure_count"),
-    "trending": ("engagement.selectors:trending_get",),
-}
-
-
-def source_get(key: str) -> Callable | None:
-    """The first of SOURCES[key] that exists, or None."""
-    for spec in SOURCES[key]:
-        module_name, _, attr = spec.partition(":")
-        try:
-            function = getattr(import_module(module_name), attr, None)
-        except ImportError:
-            function = None
-        if callable(function):
-            return function
-    return None
 
 
 @dataclass
@@ -58,10 +39,7 @@ class Section:
         return not self.error
 
 
-def _section(key: str, *args: Any, **kwargs: Any) -> Section:
-    function = source_get(key)
-    if function is None:
-        return Section(error=f"not available (no {' / '.join(SOURCES[key])} yet)")
+def _section(function: Callable, *args: Any, **kwargs: Any) -> Section:
     try:
         return Section(data=function(*args, **kwargs))
     except Exception as exc:  # one failing subsystem must not hide the others
@@ -72,7 +50,7 @@ def _storage() -> Section:
     cached = cache.get("ops:dashboard:storage")
     if cached is not None:
         return Section(data=cached)
-    section = _section("storage")
+    section = _section(lifecycle_selectors.storage_summary)
     if section.ok:
         cache.set("ops:dashboard:storage", section.data, STORAGE_CACHE_SECONDS)
     return section
@@ -154,11 +132,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "now": now,
         "storage": storage,
         "charts": _storage_charts(storage.data) if storage.ok else None,
-        "queue": _section("queue"),
-        "flush_lag": _section("flush_lag"),
-        "media_failures": _section("media_failures", since=now - MEDIA_FAILURE_WINDOW),
+        "queue": _section(lifecycle_selectors.queue_backlog),
+        "flush_lag": _section(engagement_selectors.counters_flush_lag),
+        "media_failures": _section(media_selectors.media_failures_since, since=now - MEDIA_FAILURE_WINDOW),
         "trending": _section(
-            "trending", window_seconds=TRENDING_WINDOW_SECONDS, limit=TRENDING_LIMIT, user=request.user
+            engagement_selectors.trending_get,
+            window_seconds=TRENDING_WINDOW_SECONDS,
+            limit=TRENDING_LIMIT,
+            user=request.user,
         ),
         "trending_window_minutes": TRENDING_WINDOW_SECONDS // 60,
         "storage_cache_seconds": STORAGE_CACHE_SECONDS,
