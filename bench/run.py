@@ -927,7 +927,11 @@ def main() -> int:
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "quick": QUICK,
         "elapsed_s": round(time.monotonic() - started, 1),
-        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in CFG.__dict__.items() if "url" not in k},
+        "config": {
+            k: (str(v) if isinstance(v, Path) else sorted(v) if isinstance(v, set) else v)
+            for k, v in CFG.__dict__.items()
+            if "url" not in k
+        },
         "machine": machine(),
         "results": bench.results,
         "scales": scales,
