@@ -7,11 +7,14 @@ together is where the bytes go away."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import zstandard
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db import models
+from django.utils.dateparse import parse_datetime
 from rest_framework import status
 from rest_framework.exceptions import APIException
 
@@ -77,3 +80,34 @@ def archive_delete(key: str) -> None:
         default_storage.delete(key)
     except Exception:  # an orphaned object costs bytes, never correctness
         return
+
+
+# --- simple-history rows in the archive -----------------------------------------------------
+def history_rows_encode(rows: list[models.Model]) -> list[dict]:
+    """Historical rows as archive JSON: every concrete column by attname
+    (history_id, history_user_id, history_date, history_change_reason,
+    history_type and the tweet's own columns), datetimes as ISO 8601."""
+    encoded = []
+    for row in rows:
+        item = {}
+        for field in row._meta.concrete_fields:
+            value = getattr(row, field.attname)
+            item[field.attname] = value.isoformat() if isinstance(value, datetime) else value
+        encoded.append(item)
+    return encoded
+
+
+def history_rows_decode(model: type[models.Model], items: list[dict]) -> list[models.Model]:
+    """Unsaved historical-model instances from archive JSON (for display only)."""
+    datetime_fields = {f.attname for f in model._meta.concrete_fields if isinstance(f, models.DateTimeField)}
+    known = {f.attname for f in model._meta.concrete_fields}
+    return [
+        model(
+            **{
+                k: (parse_datetime(v) if k in datetime_fields and isinstance(v, str) else v)
+                for k, v in item.items()
+                if k in known
+            }
+        )
+        for item in items
+    ]

@@ -8,7 +8,7 @@ from django.db import connection
 from django.db.models import Count, Min
 from django.utils import timezone
 
-from lifecycle.archive import archive_read
+from lifecycle.archive import archive_read, history_rows_decode
 from lifecycle.models import LifecycleTask
 from nexus.timefmt import format_timestamp
 from tweets import cache as tweet_cache
@@ -40,6 +40,32 @@ def archived_record(tweet) -> dict:
 def archive_document(tweet) -> dict:
     """The raw archive document (admin and tests): record, versions, hashtags, final counts."""
     return archive_read(tweet.archive_key)
+
+
+def tweet_history(tweet, *, limit: int | None = None) -> list:
+    """The tweet's whole simple-history, newest first: the rows the lifecycle
+    moved into the archive at its warm/cold moves merged with the rows still in
+    PostgreSQL (changes after the last move, e.g. a moderator's removal).
+    Archived rows come back as unsaved historical instances with
+    `history_user` set, so templates read both kinds alike."""
+    from django.contrib.auth import get_user_model
+
+    history_model = type(tweet).history.model
+    rows = {row.history_id: row for row in type(tweet).history.filter(id=tweet.pk).select_related("history_user")}
+    if tweet.archive_key:
+        archived = [
+            row
+            for row in history_rows_decode(history_model, archive_read(tweet.archive_key).get("history", []))
+            if row.history_id not in rows
+        ]
+        user_ids = {row.history_user_id for row in archived if row.history_user_id}
+        users = get_user_model().objects.in_bulk(user_ids) if user_ids else {}
+        for row in archived:
+            if row.history_user_id in users:
+                row.history_user = users[row.history_user_id]
+            rows[row.history_id] = row
+    ordered = sorted(rows.values(), key=lambda row: (row.history_date, row.history_id), reverse=True)
+    return ordered[:limit] if limit is not None else ordered
 
 
 # --- operator numbers (storage_report and the dashboard share these) ----------------------

@@ -2,9 +2,10 @@
 and the two migrations hot → warm → cold.
 
 Crash safety, step by step: a migration locks the tweet row, checks its tier,
-writes the archive object, and only then slims the row, deletes what the
-archive now holds, writes the `tweet.tier_changed` event and deletes its queue
-row — all in one transaction. A crash before the commit leaves the row as it
+writes the archive object (record, versions, simple-history rows), and only
+then slims the row, deletes what the archive now holds (versions, history),
+writes the `tweet.tier_changed` event and deletes its queue row — all in one
+transaction. A crash before the commit leaves the row as it
 was (the queue row's lease runs out and it is claimed again; the orphaned
 object is overwritten by the re-run); a crash after it leaves nothing to do
 (the re-run sees the new tier and only drops the queue row)."""
@@ -20,7 +21,7 @@ from django.db.models import Exists, F, Func, OuterRef
 from django.utils import timezone
 
 from engagement.selectors import metrics_for_many
-from lifecycle.archive import archive_delete, archive_key, archive_read, archive_write
+from lifecycle.archive import archive_delete, archive_key, archive_read, archive_write, history_rows_encode
 from lifecycle.models import LifecycleTask, Target
 from tweets import cache as tweet_cache
 from tweets.models import EventType, Tier, Tweet, TweetContent, TweetHashtag, TweetState, TweetVersion
@@ -191,8 +192,30 @@ def archive_document_build(tweet: Tweet) -> dict:
             str(v): a for v, a in TweetVersion.objects.filter(tweet_id=tweet.id).values_list("version", "created_by_id")
         },
         "hashtags": sorted(TweetHashtag.objects.filter(tweet_id=tweet.id).values_list("tag", flat=True)),
+        "history": history_rows_encode(list(_history_rows(tweet.id))),
         "archived_at": timezone.now().isoformat(),
     }
+
+
+def _history_rows(tweet_id: int):
+    return Tweet.history.filter(id=tweet_id).order_by("history_date", "history_id")
+
+
+def _history_merge(document: dict, tweet_id: int) -> None:
+    """Add the history rows still in PostgreSQL (written after the last move,
+    e.g. a moderator removing a warm tweet) to the document's archived ones."""
+    archived = {item["history_id"]: item for item in document.get("history", [])}
+    for item in history_rows_encode(list(_history_rows(tweet_id))):
+        archived[item["history_id"]] = item
+    document["history"] = sorted(archived.values(), key=lambda item: (item["history_date"], item["history_id"]))
+
+
+def _history_release(tweet_id: int) -> None:
+    """Delete the tweet's history rows from PostgreSQL: the archive written
+    just before (in this transaction, under the row lock) holds every one.
+    History rows are only written by save() of the tweet row, which waits for
+    our lock, so none can appear between the archive write and this delete."""
+    Tweet.history.filter(id=tweet_id).delete()
 
 
 def tweet_archive_warm(*, tweet: Tweet) -> str:
@@ -213,11 +236,13 @@ def tweet_slim_warm(*, tweet: Tweet, key: str) -> None:
     # than the move saves.
     Tweet.objects.filter(pk=tweet.id).update(**fields)
     TweetVersion.objects.filter(tweet_id=tweet.id).delete()
+    _history_release(tweet.id)
     contents_release(hashes=hashes)
     tweet.tier, tweet.archive_key, tweet.content, tweet.media_ids = Tier.WARM, key, None, []
-    # The event names the new tier only: the feed is the biggest per-tweet cost
-    # the lifecycle adds, and the archive key is derivable from the id.
-    event_record(type=EventType.TIER_CHANGED, tweet=tweet, data={"tier": Tier.WARM})
+    # No data: the feed shows none of it (type, ids, version and time say all a
+    # consumer needs; the new tier is on the tweet), and the event is a row per
+    # tweet per move until the outbox retention drops it.
+    event_record(type=EventType.TIER_CHANGED, tweet=tweet)
     _invalidate_after_commit(tweet.id)
 
 
@@ -226,6 +251,7 @@ def tweet_archive_cold(*, tweet: Tweet, document: dict | None = None) -> str:
     given) plus the final counts, as a new object."""
     document = dict(document) if document is not None else archive_read(tweet.archive_key)
     document.pop("format", None)
+    _history_merge(document, tweet.id)
     document["final_metrics"] = metrics_for_many([tweet.id]).get(tweet.id)
     document["cold_at"] = timezone.now().isoformat()
     return archive_write(key=archive_key(tweet.id, Tier.COLD), document=document)
@@ -250,8 +276,9 @@ def tweet_slim_cold(*, tweet: Tweet, key: str) -> None:
         media_ids=[],
     )
     TweetHashtag.objects.filter(tweet_id=tweet.id).delete()
+    _history_release(tweet.id)
     tweet.tier, tweet.state, tweet.archive_key = Tier.COLD, TweetState.ARCHIVED, key
-    event_record(type=EventType.TIER_CHANGED, tweet=tweet, data={"tier": Tier.COLD})
+    event_record(type=EventType.TIER_CHANGED, tweet=tweet)
     _invalidate_after_commit(tweet.id)
     if old_key and old_key != key:
         transaction.on_commit(lambda: archive_delete(old_key))

@@ -308,6 +308,15 @@ class TweetAdmin(SimpleHistoryAdmin):
     def revert_disabled(self, request, obj=None) -> bool:
         return True  # simple-history's revert would save() past the services; ours is "revert" below
 
+    def history_view(self, request, object_id, extra_context=None):
+        # simple-history's page lists only the rows still in PostgreSQL; an
+        # archived tweet's older rows live in its archive, so its full history
+        # is shown on the versions page (merged through the lifecycle selector).
+        tweet = Tweet.objects.filter(pk=_int_or(str(object_id), 0)).only("archive_key").first()
+        if tweet is not None and tweet.archive_key:
+            return HttpResponseRedirect(reverse("admin:tweets_tweet_versions", args=[tweet.pk]) + "#history")
+        return super().history_view(request, object_id, extra_context)
+
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         if request.method == "POST":
             raise PermissionDenied
@@ -440,7 +449,7 @@ class TweetAdmin(SimpleHistoryAdmin):
             revert_form=revert_form,
             can_revert=can_revert,
             change_url=self._change_url(tweet.pk),
-            history=tweet.history.select_related("history_user").order_by("-history_date")[:50],
+            history=_history(tweet),
         )
 
     def _revert(self, request: HttpRequest, tweet: Tweet, *, version: int, reason: str) -> HttpResponse:
@@ -458,6 +467,13 @@ class TweetAdmin(SimpleHistoryAdmin):
             else:
                 self.message_user(request, f"Version {version} is already the current content.", messages.INFO)
         return HttpResponseRedirect(reverse("admin:tweets_tweet_versions", args=[tweet.pk]))
+
+
+def _history(tweet: Tweet) -> list:
+    """Newest 50 history rows; an archived tweet's older rows come from its archive."""
+    from lifecycle.selectors import tweet_history
+
+    return tweet_history(tweet, limit=50)
 
 
 def _int_or(value: str | None, default: int) -> int:

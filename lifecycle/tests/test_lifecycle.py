@@ -105,7 +105,7 @@ def test_hot_to_warm_archives_content_and_versions_and_slims_the_row(client_alic
     assert not TweetVersion.objects.filter(tweet_id=tweet_id).exists()
     assert not TweetContent.objects.filter(text__in=["first words #nexus", "second words #nexus #aged"]).exists()
     assert set(TweetHashtag.objects.filter(tweet_id=tweet_id).values_list("tag", flat=True)) == {"nexus", "aged"}
-    assert _events(tweet_id) == [{"tier": "warm"}]
+    assert _events(tweet_id) == [{}]  # minimal: the new tier is on the tweet
     assert LifecycleTask.objects.filter(tweet_id=tweet_id).values_list("target", flat=True).get() == "cold"
     if connection.vendor == "postgresql":
         assert row.search_vector is not None
@@ -150,7 +150,7 @@ def test_a_hot_tweet_due_for_cold_goes_through_warm_in_one_run(client_alice):
     totals = services.lifecycle_run_due()
     assert sum(totals.values()) == 2 and totals["migrated"] >= 1
     assert Tweet.objects.get(pk=tweet_id).tier == "cold"
-    assert [e["tier"] for e in _events(tweet_id)] == ["warm", "cold"]
+    assert _events(tweet_id) == [{}, {}]  # warm, then cold
 
 
 def test_a_tweet_never_migrates_while_it_may_still_be_edited(client_alice, settings):
