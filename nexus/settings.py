@@ -327,6 +327,8 @@ NEXUS_LIFECYCLE_MAX_BATCHES = env_int("NEXUS_LIFECYCLE_MAX_BATCHES", 20)
 NEXUS_LIFECYCLE_LEASE_SECONDS = env_int("NEXUS_LIFECYCLE_LEASE_SECONDS", 600)
 NEXUS_ARCHIVE_PREFIX = env_str("NEXUS_ARCHIVE_PREFIX", "archive") or "archive"
 NEXUS_ARCHIVE_CACHE_SECONDS = env_int("NEXUS_ARCHIVE_CACHE_SECONDS", 3600)
+# Outbox events older than this are purged (a feed consumer lagging more must resync).
+NEXUS_OUTBOX_RETENTION_HOURS = env_int("NEXUS_OUTBOX_RETENTION_HOURS", 168)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
 FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
 
@@ -383,6 +385,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "tweets.tasks.purge_idempotency_keys",
         "schedule": timedelta(hours=1),
         "options": {"expires": 3000},
+    },
+    "tweets-purge-outbox-events": {
+        "task": "tweets.tasks.purge_outbox_events",
+        "schedule": timedelta(minutes=10),
+        "options": {"expires": 540},
     },
     "analytics-engagement-vectors-sync": {
         "task": "analytics.tasks.engagement_vectors_sync",

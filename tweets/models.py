@@ -171,7 +171,11 @@ class OutboxEvent(models.Model):
     data = models.JSONField(default=dict, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["txid", "id"], name="outbox_cursor")]
+        indexes = [
+            models.Index(fields=["txid", "id"], name="outbox_cursor"),
+            # Retention (tweets.outbox.outbox_purge) deletes the oldest events through it.
+            models.Index(fields=["at"], name="outbox_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} {self.tweet_id}"

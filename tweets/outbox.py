@@ -8,15 +8,28 @@ returns, in (txid, id) order, only events of transactions older than the
 oldest one still running (the snapshot's xmin): everything below xmin has
 finished, so no event can later appear behind a cursor already handed out.
 On SQLite writers are serialised by the database lock, so ids are already in
-commit order and txid is 0."""
+commit order and txid is 0.
+
+Retention: events older than NEXUS_OUTBOX_RETENTION_HOURS (default 168, one
+week) are deleted by the `tweets.tasks.purge_outbox_events` beat job, oldest
+first, in bounded batches through the `outbox_at` index. A consumer that
+keeps up is unaffected: what goes is behind its cursor, and a cursor is a
+position in (txid, id) order, not a row that must still exist. A consumer that
+lags by more than the retention has lost events and must resync from the
+source of truth (the tweets themselves, e.g. the analytics_backfill command)
+and then continue from a fresh cursor. The analytics app's FeedCursor consumer
+reads the feed every 30 seconds, far inside the week."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from django.db import connection
+from django.conf import settings
+from django.db import connection, transaction
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
+from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from nexus.timefmt import format_timestamp
@@ -81,3 +94,23 @@ def events_after(*, after: str | None, limit: int) -> tuple[list[dict], str | No
     ]
     next_cursor = results[-1]["cursor"] if results else (after or None)
     return results, next_cursor
+
+
+def outbox_purge(*, now: datetime | None = None, batch_size: int = 5000, max_batches: int = 100) -> int:
+    """Delete events older than the retention, oldest first, `batch_size` rows
+    per transaction (short locks, bounded WAL), at most `max_batches` per call
+    (the next beat run continues). Returns how many were deleted."""
+    cutoff = (now or timezone.now()) - timedelta(hours=settings.NEXUS_OUTBOX_RETENTION_HOURS)
+    deleted = 0
+    for _ in range(max_batches):
+        with transaction.atomic():
+            # A range scan of `outbox_at` that stops after `batch_size` rows.
+            ids = list(
+                OutboxEvent.objects.filter(at__lt=cutoff).order_by("at").values_list("id", flat=True)[:batch_size]
+            )
+            if ids:
+                OutboxEvent.objects.filter(id__in=ids).delete()
+        deleted += len(ids)
+        if len(ids) < batch_size:
+            break
+    return deleted
