@@ -80,7 +80,7 @@ def queue_backlog(*, now=None) -> dict:
     """Queue rows due now, all queued rows, and the oldest due time (the lag)."""
     now = now or timezone.now()
     due = LifecycleTask.objects.filter(due_at__lte=now)
-    aggregate = due.aggregate(n=Count("id"), oldest=Min("due_at"))
+    aggregate = due.aggregate(n=Count("pk"), oldest=Min("due_at"))
     oldest = aggregate["oldest"]
     return {
         "due": aggregate["n"],
@@ -92,7 +92,7 @@ def queue_backlog(*, now=None) -> dict:
 
 
 def _queue_rows() -> int:
-    """All queued rows: the planner's estimate on PostgreSQL (two rows per tweet
+    """All queued rows: the planner's estimate on PostgreSQL (one row per tweet
     of the last 90 days is too many to COUNT(*) on every dashboard refresh)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:

@@ -45,19 +45,31 @@ def lifecycle_due_times(published_at: datetime) -> dict[str, datetime]:
 
 
 def lifecycle_tasks_build(*, tweet_id: int, published_at: datetime) -> list[LifecycleTask]:
-    return [
-        LifecycleTask(tweet_id=tweet_id, target=target, due_at=due)
-        for target, due in lifecycle_due_times(published_at).items()
-    ]
+    """The queue row of a newly published tweet: its next move, to warm (the
+    warm move retargets the same row to cold)."""
+    return [LifecycleTask(tweet_id=tweet_id, target=Target.WARM, due_at=lifecycle_due_times(published_at)[Target.WARM])]
 
 
 def lifecycle_schedule(*, tweet_id: int, published_at: datetime) -> None:
-    """Queue the tweet's hot→warm and warm→cold migrations. Called by the tweets
-    app inside the transaction that publishes the tweet, so a published tweet
-    always has its queue rows and a rolled-back one never does."""
+    """Queue the tweet's first move. Called by the tweets app inside the
+    transaction that publishes the tweet, so a published tweet always has its
+    queue row and a rolled-back one never does."""
     LifecycleTask.objects.bulk_create(
         lifecycle_tasks_build(tweet_id=tweet_id, published_at=published_at), ignore_conflicts=True
     )
+
+
+def _queue_next(*, tweet_id: int, tweet: Tweet | None) -> None:
+    """Point the tweet's one queue row at its next move, in the transaction of
+    the move just made (so the row and the tier never disagree after a crash):
+    warm → the cold move at its due time; cold, gone or unpublished → no row."""
+    if tweet is not None and tweet.published_at is not None and tweet.tier == Tier.WARM:
+        due = lifecycle_due_times(tweet.published_at)[Target.COLD]
+        LifecycleTask.objects.update_or_create(
+            tweet_id=tweet_id, defaults={"target": Target.COLD, "due_at": due, "attempts": 0, "last_error": ""}
+        )
+    elif tweet is None or tweet.published_at is None or tweet.tier == Tier.COLD:
+        LifecycleTask.objects.filter(pk=tweet_id).delete()
 
 
 # --- claiming ------------------------------------------------------------------------------
@@ -67,13 +79,14 @@ def lifecycle_claim_queryset(*, now: datetime):
     return (
         LifecycleTask.objects.select_for_update(skip_locked=True)
         .filter(due_at__lte=now)
-        .order_by("due_at", "id")
-        .values_list("id", flat=True)
+        .order_by("due_at", "tweet_id")
+        .values_list("tweet_id", flat=True)
     )
 
 
 def lifecycle_claim(*, limit: int, now: datetime | None = None) -> list[int]:
-    """Claim up to `limit` due rows by pushing their due time one lease ahead.
+    """Claim up to `limit` due rows by pushing their due time one lease ahead;
+    returns their keys (tweet ids: one row per tweet).
 
     Two concurrent claimers never get the same row (SKIP LOCKED, then the
     UPDATE commits the lease); a claimed row whose worker dies becomes due again
@@ -83,19 +96,20 @@ def lifecycle_claim(*, limit: int, now: datetime | None = None) -> list[int]:
     with transaction.atomic():
         ids = list(lifecycle_claim_queryset(now=now)[:limit])
         if ids:
-            LifecycleTask.objects.filter(id__in=ids).update(due_at=now + lease, attempts=F("attempts") + 1)
+            LifecycleTask.objects.filter(tweet_id__in=ids).update(due_at=now + lease, attempts=F("attempts") + 1)
     return ids
 
 
 # --- processing ----------------------------------------------------------------------------
 def lifecycle_task_process(*, task_id: int) -> str:
-    """Run one claimed queue row. Returns what happened (for logs and tests):
-    "migrated", "noop" (already there or gone), "deferred" or "failed"."""
+    """Run one claimed queue row (`task_id` is its key, the tweet id). Returns
+    what happened (for logs and tests): "migrated", "noop" (already there or
+    gone), "deferred" or "failed"."""
     task = LifecycleTask.objects.filter(pk=task_id).first()
     if task is None:
         return "noop"  # finished by an earlier delivery
     try:
-        outcome = tweet_migrate(tweet_id=task.tweet_id, target=task.target, task_id=task.pk)
+        outcome = tweet_migrate(tweet_id=task.tweet_id, target=task.target, scheduled=True)
     except Exception as exc:
         # The row stays queued; back off exponentially so a broken store is not hammered.
         backoff = min(MAX_BACKOFF_SECONDS, settings.NEXUS_LIFECYCLE_LEASE_SECONDS * 2 ** min(task.attempts, 10))
@@ -136,17 +150,29 @@ def lifecycle_run_due(*, batch_size: int | None = None, progress=None) -> dict[s
                 progress(1)
 
 
-def tweet_migrate(*, tweet_id: int, target: str, task_id: int | None = None) -> str | datetime:
+def tweet_migrate(*, tweet_id: int, target: str, scheduled: bool = False) -> str | datetime:
     """Move one tweet to `target` (warm or cold). Idempotent: a tweet already
     there (or further) is left alone. Returns "migrated", "noop", or the time
-    to try again when the tweet may still be edited."""
+    to try again when the tweet may still be edited. Either way the tweet's
+    queue row ends up naming its next move, in the same transaction.
+
+    `scheduled` (a move taken from the queue): a warm move whose cold time has
+    passed too goes straight to cold (one archive object, not two), and a cold
+    move is never made before its due time (a redelivered worker message may
+    name a row the warm move has since retargeted to cold, months ahead)."""
     with transaction.atomic():
-        # The row lock serialises the warm and cold steps of one tweet (their
-        # queue rows may be claimed by different workers at once) and any
-        # moderation of it; readers are never blocked.
+        # The row lock serialises moves of one tweet (a claimed row may be
+        # redelivered to a second worker) and any moderation of it; readers
+        # are never blocked.
         tweet = Tweet.objects.select_for_update().filter(pk=tweet_id).first()
+        if tweet is not None and tweet.published_at is not None and scheduled:
+            cold_due = lifecycle_due_times(tweet.published_at)[Target.COLD]
+            if target == Target.COLD and timezone.now() < cold_due:
+                return cold_due
+            if target == Target.WARM and timezone.now() >= cold_due:
+                target = Target.COLD
         if tweet is None or tweet.published_at is None or TIER_RANK[tweet.tier] >= TIER_RANK[target]:
-            _task_done(task_id)
+            _queue_next(tweet_id=tweet_id, tweet=tweet)
             return "noop"
         edit_closed = tweet.published_at + timedelta(seconds=settings.NEXUS_EDIT_WINDOW_SECONDS)
         if timezone.now() < edit_closed:
@@ -163,13 +189,8 @@ def tweet_migrate(*, tweet_id: int, target: str, task_id: int | None = None) -> 
         else:
             key = tweet_archive_cold(tweet=tweet)
             tweet_slim_cold(tweet=tweet, key=key)
-        _task_done(task_id)
+        _queue_next(tweet_id=tweet_id, tweet=tweet)
     return "migrated"
-
-
-def _task_done(task_id: int | None) -> None:
-    if task_id is not None:
-        LifecycleTask.objects.filter(pk=task_id).delete()
 
 
 # --- the steps (public so tests can stop between them, as a crash would) ------------------

@@ -15,11 +15,11 @@ QUEUE_ROWS = 120_000
 @pytest.mark.django_db
 def test_the_claim_query_uses_the_due_index_over_a_large_queue():
     with connection.cursor() as cursor:
-        # Two rows per tweet, due over the next 90 days; the first 200 are overdue.
+        # One row per tweet, due over the next 90 days; the first 200 are overdue.
         cursor.execute(
             """
             INSERT INTO lifecycle_lifecycletask (tweet_id, target, due_at, attempts, last_error)
-            SELECT g / 2, CASE WHEN g %% 2 = 0 THEN 'warm' ELSE 'cold' END,
+            SELECT g, CASE WHEN g %% 2 = 0 THEN 'warm' ELSE 'cold' END,
                    now() + (g - 200) * interval '60 seconds', 0, ''
             FROM generate_series(1, %s) AS g
             """,

@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from django.core.files.storage import default_storage
 from django.core.management import call_command
+from django.db.models import Count
 from django.utils import timezone
 
 from lifecycle.models import LifecycleTask
@@ -34,7 +35,7 @@ def test_seed_then_run_then_report(anon_client, on_postgres):
     call_command("seed_synthetic", days=100, per_day=3, users=4, seed=7, stdout=out, stderr=io.StringIO())
     assert "seeded 300 tweets" in out.getvalue()
     assert Tweet.objects.count() == 300
-    assert LifecycleTask.objects.count() == 600
+    assert LifecycleTask.objects.count() == 300  # one queue row per tweet
     assert TweetVersion.objects.count() > 300  # some tweets were edited
     edited = Tweet.objects.filter(state="edited").values_list("id", flat=True).first()
 
@@ -46,6 +47,11 @@ def test_seed_then_run_then_report(anon_client, on_postgres):
     assert counts["cold"] == Tweet.objects.filter(published_at__lte=now - timedelta(days=90)).count()
     assert counts["warm"] == 300 - counts["hot"] - counts["cold"] > 0
     assert queue_backlog(now=now)["due"] == 0
+    # Hot tweets wait for warm, warm ones for cold (the same row, retargeted), cold ones have none.
+    assert dict(LifecycleTask.objects.values_list("target").annotate(n=Count("pk")).order_by()) == {
+        "warm": counts["hot"],
+        "cold": counts["warm"],
+    }
     # Every tweet readable in full, whatever its tier.
     ids = [str(i) for i in Tweet.objects.order_by("id").values_list("id", flat=True)]
     for start in range(0, len(ids), 100):

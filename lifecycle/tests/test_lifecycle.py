@@ -71,21 +71,19 @@ def _objects(tweet_id: int) -> list[str]:
 
 
 # --- scheduling ------------------------------------------------------------------------------
-def test_publishing_queues_both_migrations_in_its_transaction(client_alice, settings):
+def test_publishing_queues_the_next_move_in_its_transaction(client_alice, settings):
     tweet = _post(client_alice, "hello")
     rows = {t.target: t.due_at for t in LifecycleTask.objects.filter(tweet_id=int(tweet["id"]))}
     published_at = Tweet.objects.get(pk=int(tweet["id"])).published_at
-    assert rows == {
-        Target.WARM: published_at + timedelta(days=settings.NEXUS_HOT_DAYS),
-        Target.COLD: published_at + timedelta(days=settings.NEXUS_WARM_DAYS),
-    }
+    # One row per tweet: the warm move; it retargets the row to cold when it runs.
+    assert rows == {Target.WARM: published_at + timedelta(days=settings.NEXUS_HOT_DAYS)}
 
 
 def test_a_draft_is_queued_only_when_published(client_alice):
     draft = _post(client_alice, "later", draft=True)
     assert not LifecycleTask.objects.filter(tweet_id=int(draft["id"])).exists()
     assert client_alice.post(f"/api/v1/tweets/{draft['id']}/publish").status_code == 200
-    assert LifecycleTask.objects.filter(tweet_id=int(draft["id"])).count() == 2
+    assert LifecycleTask.objects.filter(tweet_id=int(draft["id"])).count() == 1
 
 
 # --- transitions -----------------------------------------------------------------------------
@@ -106,7 +104,9 @@ def test_hot_to_warm_archives_content_and_versions_and_slims_the_row(client_alic
     assert not TweetContent.objects.filter(text__in=["first words #nexus", "second words #nexus #aged"]).exists()
     assert set(TweetHashtag.objects.filter(tweet_id=tweet_id).values_list("tag", flat=True)) == {"nexus", "aged"}
     assert _events(tweet_id) == [{}]  # minimal: the new tier is on the tweet
-    assert LifecycleTask.objects.filter(tweet_id=tweet_id).values_list("target", flat=True).get() == "cold"
+    # The same queue row now names the cold move, due at the cold time (same transaction).
+    task = LifecycleTask.objects.get(tweet_id=tweet_id)
+    assert (task.target, task.due_at, task.attempts) == ("cold", row.published_at + timedelta(days=90), 0)
     if connection.vendor == "postgresql":
         assert row.search_vector is not None
 
@@ -125,7 +125,7 @@ def test_warm_to_cold_leaves_a_stub_and_final_counts_in_the_archive(client_alice
     warm_key = Tweet.objects.get(pk=tweet_id).archive_key
     _age(tweet_id, days=91)
 
-    assert services.lifecycle_run_due() == {"migrated": 1, "noop": 1}  # cold migrated, stale warm row dropped
+    assert services.lifecycle_run_due() == {"migrated": 1}  # the one row, retargeted to cold by the warm move
 
     row = Tweet.objects.get(pk=tweet_id)
     assert (row.tier, row.state, row.search_vector, row.edited_at) == ("cold", "archived", None, None)
@@ -147,9 +147,10 @@ def test_warm_to_cold_leaves_a_stub_and_final_counts_in_the_archive(client_alice
 def test_a_hot_tweet_due_for_cold_goes_through_warm_in_one_run(client_alice):
     tweet_id = int(_post(client_alice, "very old #nexus")["id"])
     _age(tweet_id, days=120)
-    totals = services.lifecycle_run_due()
-    assert sum(totals.values()) == 2 and totals["migrated"] >= 1
+    assert services.lifecycle_run_due() == {"migrated": 1}
     assert Tweet.objects.get(pk=tweet_id).tier == "cold"
+    assert _objects(tweet_id) == [f"{tweet_id}.cold.json.zst"]  # one object, written once
+    assert not LifecycleTask.objects.filter(tweet_id=tweet_id).exists()
     assert _events(tweet_id) == [{}, {}]  # warm, then cold
 
 
@@ -163,7 +164,7 @@ def test_a_tweet_never_migrates_while_it_may_still_be_edited(client_alice, setti
     # ... and a queue row that comes due early anyway is deferred, not run.
     LifecycleTask.objects.filter(tweet_id=tweet_id).update(due_at=timezone.now() - timedelta(minutes=1))
 
-    assert services.lifecycle_run_due() == {"deferred": 2}
+    assert services.lifecycle_run_due() == {"deferred": 1}
 
     assert Tweet.objects.get(pk=tweet_id).tier == "hot"
     assert set(LifecycleTask.objects.filter(tweet_id=tweet_id).values_list("due_at", flat=True)) == {window_end}
@@ -207,6 +208,21 @@ def test_a_crash_between_archive_write_and_row_update_is_repaired_by_the_rerun(c
     assert len(_events(tweet_id)) == 1
     assert _objects(tweet_id) == [f"{tweet_id}.warm.json.zst"]
     assert anon_client.get(f"/api/v1/tweets/{tweet_id}").json()["text"] == tweet["text"]
+
+
+def test_a_redelivered_worker_message_does_not_run_the_retargeted_cold_move_early(client_alice):
+    tweet_id = int(_post(client_alice, "delivered twice")["id"])
+    _age(tweet_id, days=8)
+    claimed = services.lifecycle_claim(limit=10)
+    assert services.lifecycle_tasks_process(task_ids=claimed) == {"migrated": 1}
+    cold_due = LifecycleTask.objects.get(tweet_id=tweet_id).due_at
+    # The broker hands the same message to a second worker (acks_late): the row
+    # it names is now the cold move, months ahead; it stays where it is.
+    assert services.lifecycle_tasks_process(task_ids=claimed) == {"deferred": 1}
+    assert Tweet.objects.get(pk=tweet_id).tier == "warm"
+    task = LifecycleTask.objects.get(tweet_id=tweet_id)
+    assert (task.target, task.due_at) == ("cold", cold_due)
+    assert len(_events(tweet_id)) == 1
 
 
 def test_a_failing_store_keeps_the_tweet_hot_and_the_row_queued_with_backoff(client_alice, settings, monkeypatch):

@@ -41,7 +41,7 @@ class Command(BaseCommand):
         "Make backdated synthetic tweets: --days D of history ending now, --per-day N tweets a day, by --users U "
         "users. About 10%% are edited once or twice within the edit window (extra versions), 8%% are replies; "
         "each gets hashtags, simple-history rows, outbox events, engagement counters (when the engagement app's "
-        "TweetCounters table exists) and its two lifecycle queue rows, written with bulk inserts. Run "
+        "TweetCounters table exists) and its lifecycle queue row, written with bulk inserts. Run "
         "`lifecycle_run` afterwards to migrate what is due."
     )
 
