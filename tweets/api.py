@@ -105,7 +105,7 @@ class TweetCollectionView(APIView):
         data.is_valid(raise_exception=True)
         tweet, created = services.tweet_create(author=request.user, idempotency_key=key, **data.validated_data)
         if created:
-            rendered = selectors.tweet_render_written(tweet)
+            rendered = selectors.tweet_render_written(tweet, created=True)
         else:
             rendered = selectors.tweet_get(tweet_id=tweet.id, user=request.user)
             if rendered is None:

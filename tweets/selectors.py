@@ -70,10 +70,11 @@ def tweet_cache_fill(tweet: Tweet) -> None:
         tweet_cache.tweet_cache_set_many({tweet.id: (tweet_record_build(tweet), ttl)})
 
 
-def tweet_render_written(tweet: Tweet) -> dict:
+def tweet_render_written(tweet: Tweet, *, created: bool = False) -> dict:
     """JSON of a tweet this request just wrote, from the instance in hand
-    (no re-read); 404 semantics are the caller's, the row is known visible."""
-    return tweets_render([tweet_record_build(tweet)])[0]
+    (no re-read); 404 semantics are the caller's, the row is known visible.
+    A tweet created by this request has no engagement yet: no lookup."""
+    return tweets_render([tweet_record_build(tweet)], zero_metrics=created)[0]
 
 
 def tweet_records_get_many(tweet_ids: Iterable[int]) -> dict[int, dict]:
@@ -103,10 +104,10 @@ def record_visible_to(record: dict, user) -> bool:
     return user is not None and user.is_authenticated and record["author_id"] == user.pk
 
 
-def tweets_render(records: list[dict]) -> list[dict]:
+def tweets_render(records: list[dict], *, zero_metrics: bool = False) -> list[dict]:
     """Tweet JSON for records, with live metrics and media: one metrics lookup
     and at most one media lookup for the whole list."""
-    metrics = metrics_for_many([r["id"] for r in records])
+    metrics = {} if zero_metrics else metrics_for_many([r["id"] for r in records])
     media = media_render_many(m for r in records for m in r["media_ids"])
     return [_render(r, metrics.get(r["id"]), media) for r in records]
 
