@@ -96,6 +96,12 @@ def events_after(*, after: str | None, limit: int) -> tuple[list[dict], str | No
     return results, next_cursor
 
 
+def outbox_purge_queryset(*, cutoff: datetime):
+    """Ids of the events older than `cutoff`, oldest first: a range scan of
+    `outbox_at` that stops at the batch limit (tests EXPLAIN exactly this)."""
+    return OutboxEvent.objects.filter(at__lt=cutoff).order_by("at").values_list("id", flat=True)
+
+
 def outbox_purge(*, now: datetime | None = None, batch_size: int = 5000, max_batches: int = 100) -> int:
     """Delete events older than the retention, oldest first, `batch_size` rows
     per transaction (short locks, bounded WAL), at most `max_batches` per call
@@ -104,10 +110,7 @@ def outbox_purge(*, now: datetime | None = None, batch_size: int = 5000, max_bat
     deleted = 0
     for _ in range(max_batches):
         with transaction.atomic():
-            # A range scan of `outbox_at` that stops after `batch_size` rows.
-            ids = list(
-                OutboxEvent.objects.filter(at__lt=cutoff).order_by("at").values_list("id", flat=True)[:batch_size]
-            )
+            ids = list(outbox_purge_queryset(cutoff=cutoff)[:batch_size])
             if ids:
                 OutboxEvent.objects.filter(id__in=ids).delete()
         deleted += len(ids)

@@ -8,10 +8,11 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings as django_settings
+from django.db import connection
 from django.utils import timezone
 
 from tweets.models import OutboxEvent
-from tweets.outbox import events_after, outbox_purge
+from tweets.outbox import events_after, outbox_purge, outbox_purge_queryset
 from tweets.tasks import purge_outbox_events
 from tweets.tests.factories import make_tweet
 
@@ -84,3 +85,25 @@ def test_a_cursor_keeps_working_after_a_purge(user):
     assert events_after(after=cursor, limit=100)[0] == []
     # A consumer starting from scratch sees what is left.
     assert [int(e["tweet_id"]) for e in _read_all(None, want=1)[0]] == [second]
+
+
+@pytest.mark.postgres
+def test_a_purge_batch_reads_the_at_index_not_the_table():
+    with connection.cursor() as cursor:
+        # 120k events, one every 7 seconds up to now; the oldest ~33k are past the week.
+        cursor.execute(
+            """
+            INSERT INTO tweets_outboxevent (txid, type, tweet_id, author_id, version, at, data)
+            SELECT g, 'tweet.created', g, 1, 1, now() - (120000 - g) * interval '7 seconds', '{}'
+            FROM generate_series(1, 120000) AS g
+            """
+        )
+        cursor.execute("ANALYZE tweets_outboxevent")
+    cutoff = timezone.now() - timedelta(hours=168)
+    plan = outbox_purge_queryset(cutoff=cutoff)[:5000].explain()
+    assert "Seq Scan" not in plan, plan
+    assert "outbox_at" in plan, plan
+    expired = OutboxEvent.objects.filter(at__lt=cutoff).count()
+    assert expired > 30000
+    assert outbox_purge(now=cutoff + timedelta(hours=168), batch_size=5000, max_batches=2) == 10000
+    assert OutboxEvent.objects.filter(at__lt=cutoff).count() == expired - 10000
