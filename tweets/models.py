@@ -53,8 +53,17 @@ class Tweet(models.Model):
     id = models.BigIntegerField(primary_key=True, default=next_id, editable=False)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="tweets")
     # Null once the tweet leaves the hot tier: the archive holds the content.
+    # No plain FK index: warm and cold rows hold NULL here, so a partial
+    # index (in Meta) serves the lifecycle's "is this content still used?" for
+    # a fraction of the bytes, and no varchar_pattern_ops twin is built.
     content = models.ForeignKey(
-        TweetContent, on_delete=models.PROTECT, null=True, blank=True, db_column="content_hash", related_name="+"
+        TweetContent,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        db_column="content_hash",
+        db_index=False,
+        related_name="+",
     )
     media_ids = models.JSONField(default=list, blank=True)
     state = models.CharField(max_length=10, choices=TweetState.choices, default=TweetState.PUBLISHED)
@@ -91,6 +100,7 @@ class Tweet(models.Model):
             ),
             models.Index(fields=["quote_of_id"], name="tweet_quote_of", condition=Q(quote_of_id__isnull=False)),
             models.Index(fields=["-published_at", "-id"], name="tweet_published_recent"),
+            models.Index(fields=["content"], name="tweet_content_used", condition=Q(content__isnull=False)),
         ]
 
     def __str__(self) -> str:
@@ -110,8 +120,17 @@ class TweetVersion(models.Model):
 
     tweet = models.ForeignKey(Tweet, on_delete=models.CASCADE, related_name="versions")
     version = models.PositiveIntegerField()
+    # No plain FK index: warm and cold rows hold NULL here, so a partial
+    # index (in Meta) serves the lifecycle's "is this content still used?" for
+    # a fraction of the bytes, and no varchar_pattern_ops twin is built.
     content = models.ForeignKey(
-        TweetContent, on_delete=models.PROTECT, null=True, blank=True, db_column="content_hash", related_name="+"
+        TweetContent,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        db_column="content_hash",
+        db_index=False,
+        related_name="+",
     )
     media_ids = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -121,6 +140,9 @@ class TweetVersion(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tweet", "version"], name="tweet_version_unique")]
+        indexes = [
+            models.Index(fields=["content"], name="tweetversion_content_used", condition=Q(content__isnull=False))
+        ]
         ordering = ["tweet", "version"]
 
     def __str__(self) -> str:
@@ -191,7 +213,6 @@ class TweetHashtag(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tag", "tweet"], name="tweet_hashtag_unique")]
-        indexes = [models.Index(fields=["tweet"], name="tweet_hashtag_tweet")]
 
     def __str__(self) -> str:
         return f"#{self.tag}"
