@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
-import uuid
 from datetime import timedelta
 
 import pytest
-from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.db.models import Count
 from django.utils import timezone
@@ -19,15 +16,6 @@ from lifecycle.selectors import queue_backlog, tier_counts
 from tweets.models import Tweet, TweetVersion
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _archive_prefix(settings, tmp_path):
-    prefix = f"archive-test/{uuid.uuid4().hex}"
-    settings.NEXUS_ARCHIVE_PREFIX = prefix
-    yield
-    if not hasattr(default_storage, "bucket"):  # local files: leave nothing behind
-        shutil.rmtree(default_storage.path(prefix), ignore_errors=True)
 
 
 def test_seed_then_run_then_report(anon_client, on_postgres):

@@ -3,12 +3,9 @@ moved at the warm (and cold) step, merged with later rows when shown."""
 
 from __future__ import annotations
 
-import shutil
-import uuid
 from datetime import timedelta
 
 import pytest
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.test import Client
 from django.urls import reverse
@@ -22,15 +19,6 @@ from tweets.services import tweet_edit, tweet_remove
 from tweets.tests.factories import make_tweet
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _archive_prefix(settings):
-    prefix = f"archive-test/{uuid.uuid4().hex}"
-    settings.NEXUS_ARCHIVE_PREFIX = prefix
-    yield
-    if not hasattr(default_storage, "bucket"):
-        shutil.rmtree(default_storage.path(prefix), ignore_errors=True)
 
 
 @pytest.fixture

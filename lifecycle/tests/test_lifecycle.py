@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -21,16 +19,6 @@ from tweets.models import EventType, OutboxEvent, Tweet, TweetContent, TweetHash
 from tweets.services import tweet_remove
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _archive_prefix(settings, tmp_path):
-    # Each test gets its own archive folder so object counts are exact.
-    prefix = f"archive-test/{uuid.uuid4().hex}"
-    settings.NEXUS_ARCHIVE_PREFIX = prefix
-    yield
-    if not hasattr(default_storage, "bucket"):  # local files: leave nothing behind
-        shutil.rmtree(default_storage.path(prefix), ignore_errors=True)
 
 
 def _post(client, text: str, **extra) -> dict:

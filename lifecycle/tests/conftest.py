@@ -1,0 +1,15 @@
+import shutil
+import uuid
+
+import pytest
+from django.core.files.storage import default_storage
+
+
+@pytest.fixture(autouse=True)
+def _archive_prefix(settings):
+    # Each test gets its own archive folder so object counts are exact.
+    prefix = f"archive-test/{uuid.uuid4().hex}"
+    settings.NEXUS_ARCHIVE_PREFIX = prefix
+    yield
+    if not hasattr(default_storage, "bucket"):  # local files: leave nothing behind
+        shutil.rmtree(default_storage.path(prefix), ignore_errors=True)
