@@ -639,7 +639,19 @@ def scale_scenarios(bench: Bench, scale: int, lifecycle_ok: bool) -> dict:
         baseline=bench.b_get(),
         nexus={"paths": search_paths(), "tokens": bench.tokens},
     )
-    entry: dict = {"scale": scale, "seed_seconds": seeded_s, "read": read["nexus"], "search": search["nexus"]}
+    similar = bench.pair(
+        f"scale_{scale}_similar",
+        f"GET /api/v1/tweets/{{id}}/similar?limit=20 at {scale} tweets (kNN)",
+        baseline=bench.b_get(),
+        nexus={"paths": [f"/api/v1/tweets/{i}/similar?limit=20" for i in sample[:500]], "tokens": bench.tokens},
+    )
+    entry: dict = {
+        "scale": scale,
+        "seed_seconds": seeded_s,
+        "read": read["nexus"],
+        "search": search["nexus"],
+        "similar": similar["nexus"],
+    }
     if lifecycle_ok:
         try:
             entry["lifecycle"] = synth_and_migrate()
@@ -743,7 +755,9 @@ def targets(results: list[dict], scales: list[dict]) -> list[tuple[str, str, boo
     )
     if len(scales) >= 2:
         first, last = scales[0], scales[-1]
-        for what in ("read", "search"):
+        for what in ("read", "search", "similar"):
+            if what not in first or what not in last:
+                continue
             growth = round(last[what]["p95_ms"] / first[what]["p95_ms"], 2) if first[what]["p95_ms"] else None
             checks.append(
                 (
@@ -768,8 +782,8 @@ def render(report: dict) -> str:
         "",
         "Scale (tweets in the table; reads and searches above, lifecycle below):",
         "",
-        "| tweets | seeding s | read p95 ms | search p95 ms | lifecycle_run |",
-        "| --- | --- | --- | --- | --- |",
+        "| tweets | seeding s | read p95 ms | search p95 ms | similar p95 ms | lifecycle_run |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for s in report["scales"]:
         lc = s["lifecycle"]
@@ -779,7 +793,8 @@ def render(report: dict) -> str:
             else "not available: " + (lc.get("skipped") or lc.get("error", ""))
         )
         lines.append(
-            f"| {s['scale']} | {s['seed_seconds']} | {s['read']['p95_ms']} | {s['search']['p95_ms']} | {lc_text} |"
+            f"| {s['scale']} | {s['seed_seconds']} | {s['read']['p95_ms']} | {s['search']['p95_ms']} "
+            f"| {s.get('similar', {}).get('p95_ms', 'n/a')} | {lc_text} |"
         )
     lines += ["", "Targets (ratios to the baseline measured in the same run):", ""]
     for label, text, ok in report["targets"]:

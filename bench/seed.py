@@ -30,6 +30,7 @@ django.setup()
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection, models, transaction  # noqa: E402
 
+from analytics.models import EngagementVector  # noqa: E402
 from nexus.snowflake import EPOCH_MS, SEQUENCE_BITS, WORKER_BITS  # noqa: E402
 from tweets.models import Tier, Tweet, TweetContent, TweetHashtag, TweetState, TweetVersion  # noqa: E402
 
@@ -131,6 +132,22 @@ def seed_tweets(*, total: int, user_prefix: str) -> int:
                 TweetHashtag,
                 {"tweet_id": "id", "tag": "'t' || (i %% 100)", "created_at": "ts", "id": None},
                 TweetHashtag(),
+                params,
+            )
+            # Engagement vectors (ln(1+count)), skewed towards zero like real engagement.
+            skewed = "ln(1 + floor({} * power(random(), 4)))"
+            _insert(
+                EngagementVector,
+                {
+                    "tweet_id": "id",
+                    "likes": skewed.format(2000),
+                    "retweets": skewed.format(300),
+                    "replies": skewed.format(100),
+                    "quotes": skewed.format(50),
+                    "views": skewed.format(50000),
+                    "updated_at": "ts",
+                },
+                EngagementVector(),
                 params,
             )
         added += end - start + 1
