@@ -235,6 +235,22 @@ return v
 """
 )
 
+# KEYS: gen, counters hash, verify zset; ARGV: candidate generation, tweet id, hash ttl, now.
+# A tweet created just now: mint the generation if this Redis has none and
+# install the tweet at zero (nothing in PostgreSQL can count for it yet),
+# unless a like's rebuild got there first. One round trip, no SQL.
+_START = """
+redis.call('SET', KEYS[1], ARGV[1], 'NX')
+local gen = redis.call('GET', KEYS[1])
+if redis.call('HGET', KEYS[2], '_g') ~= gen then
+  redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[2], '_g', gen)
+  redis.call('EXPIRE', KEYS[2], ARGV[3])
+  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[2])
+end
+return gen
+"""
+
 # KEYS: gen, counters hash, dirty zset; ARGV: generation, tweet id, metric, expected value, delta.
 # Compare-and-set: corrects only if the value is still the one the check saw.
 _REPAIR = (
@@ -345,14 +361,13 @@ def fact_counts(tweet_ids: Iterable[int]) -> dict[int, Counts]:
 
 
 # --- Redis backend -------------------------------------------------------------------------
-def _redis_load(r, tweet_ids: list[int], *, known_new: bool = False) -> dict[int, Counts]:
-    """Rebuild the hashes of `tweet_ids` from PostgreSQL (module docstring).
-    `known_new`: the tweets were just created, nothing can exist to read."""
+def _redis_load(r, tweet_ids: list[int]) -> dict[int, Counts]:
+    """Rebuild the hashes of `tweet_ids` from PostgreSQL (module docstring)."""
     for _attempt in range(3):
         gen = _generation(r)
         states = {i: {m: [0, 0, 0] for m in METRICS} for i in tweet_ids}
         slot_rows = CounterSlot.objects.filter(tweet_id__in=tweet_ids).values_list("tweet_id", "slot", *PN_COLUMNS)
-        for row in [] if known_new else slot_rows:
+        for row in slot_rows:
             tweet_id, slot, values = row[0], row[1], row[2:]
             for i, m in enumerate(METRICS):
                 p, n = values[2 * i], values[2 * i + 1]
@@ -360,7 +375,7 @@ def _redis_load(r, tweet_ids: list[int], *, known_new: bool = False) -> dict[int
                     states[tweet_id][m][1], states[tweet_id][m][2] = p, n
                 else:
                     states[tweet_id][m][0] += p - n
-        truth = {i: zero_counts() for i in tweet_ids} if known_new else fact_counts(tweet_ids)
+        truth = fact_counts(tweet_ids)
         pipe = r.pipeline(transaction=False)
         load = _script(r, _LOAD)
         for tweet_id in tweet_ids:
@@ -625,7 +640,13 @@ def event_prepare(*, tweet_id: int, is_new: bool = False) -> None:
         return
     try:
         if is_new:
-            _redis_load(_redis(), [tweet_id], known_new=True)
+            r = _redis()
+            _script(r, _START)(
+                keys=[_gen_key(), _hash_key(tweet_id), _verify_key()],
+                args=[f"r{next_id()}", tweet_id, HASH_TTL, time.time()],
+                client=r,
+            )
+            _loaded.add([tweet_id])
             return
         r = _redis()
         pipe = r.pipeline(transaction=False)

@@ -3,6 +3,7 @@ outbox event, its history record and its lifecycle schedule."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from django.conf import settings
@@ -15,7 +16,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from analytics.services import hashtag_uses_changed
 from engagement.services import engagement_tweet_visibility_changed
 from lifecycle.selectors import archived_record
-from lifecycle.services import lifecycle_schedule
+from lifecycle.services import lifecycle_schedule, lifecycle_tasks_build
 from media.services import media_check_attachable
 from nexus.errors import Conflict, PreconditionFailed
 from tweets import cache as tweet_cache
@@ -88,10 +89,10 @@ def _check_parent(field: str, parent_id: int | None) -> None:
         raise ValidationError({field: [f"Tweet {parent_id} does not exist or is not visible."]})
 
 
-def _hashtags_sync(tweet: Tweet, text: str | None, *, is_new: bool = False) -> tuple[list[str], list[str]]:
+def _hashtags_sync(tweet: Tweet, text: str | None) -> tuple[list[str], list[str]]:
     """Make the tweet's tag rows match `text` (none for drafts or text=None).
     Returns (added, removed) tags."""
-    current = [] if is_new else list(TweetHashtag.objects.filter(tweet=tweet).values_list("tag", flat=True))
+    current = list(TweetHashtag.objects.filter(tweet=tweet).values_list("tag", flat=True))
     wanted = [] if text is None or tweet.state == TweetState.DRAFT else hashtags_extract(text)
     added = [t for t in wanted if t not in current]
     removed = [t for t in current if t not in wanted]
@@ -200,10 +201,68 @@ def _idempotent_replay(*, author_id: int, key: str) -> Tweet | None:
     return row.tweet
 
 
+# A new tweet on PostgreSQL is one statement: its content (stored once per
+# hash, or pinned when it exists, see CONTENT_PIN_SQL), the row, its creation
+# history record, version 1, the outbox event, its hashtags, its lifecycle
+# queue row and its Idempotency-Key. Every insert after the tweet's is driven
+# by the tweet CTE's RETURNING, so all or none of them happen. When the
+# content row can be neither inserted nor pinned (a concurrent insert of the
+# same text committed after our snapshot), nothing is written and we retry.
+# Writes the same rows as the ORM path below it (tests compare the two).
+TWEET_CREATE_SQL = """
+WITH new_content AS (
+    INSERT INTO tweets_tweetcontent (hash, text, created_at) VALUES (%(hash)s, %(text)s, %(now)s)
+    ON CONFLICT (hash) DO NOTHING RETURNING hash
+), pinned_content AS (
+    SELECT hash FROM tweets_tweetcontent WHERE hash = %(hash)s FOR KEY SHARE
+), tweet AS (
+    INSERT INTO tweets_tweet (
+        id, author_id, content_hash, media_ids, state, version, published_version, created_at,
+        published_at, in_reply_to_id, quote_of_id, tier, archive_key, removed_reason, search_vector
+    )
+    SELECT %(id)s, %(author_id)s, %(hash)s, %(media_ids)s::jsonb, %(state)s, 1, %(published_version)s::integer,
+        %(now)s, %(published_at)s::timestamptz, %(in_reply_to_id)s::bigint, %(quote_of_id)s::bigint, 'hot', '', '',
+        to_tsvector('simple', %(text)s)
+    WHERE EXISTS (SELECT 1 FROM new_content) OR EXISTS (SELECT 1 FROM pinned_content)
+    RETURNING id
+), history AS (
+    INSERT INTO tweets_historicaltweet (
+        id, author_id, content_hash, media_ids, state, version, published_version, created_at,
+        published_at, in_reply_to_id, quote_of_id, tier, archive_key, removed_reason,
+        history_date, history_type, history_user_id
+    )
+    SELECT id, %(author_id)s, %(hash)s, %(media_ids)s::jsonb, %(state)s, 1, %(published_version)s::integer,
+        %(now)s, %(published_at)s::timestamptz, %(in_reply_to_id)s::bigint, %(quote_of_id)s::bigint, 'hot', '', '',
+        %(now)s, '+', %(author_id)s
+    FROM tweet
+), first_version AS (
+    INSERT INTO tweets_tweetversion (tweet_id, version, content_hash, media_ids, created_at, created_by_id)
+    SELECT id, 1, %(hash)s, %(media_ids)s::jsonb, %(now)s, %(author_id)s FROM tweet
+), event AS (
+    INSERT INTO tweets_outboxevent (txid, type, tweet_id, author_id, version, at, data)
+    SELECT pg_current_xact_id()::text::bigint, %(event_type)s, id, %(author_id)s, 1, %(now)s, '{}'::jsonb FROM tweet
+), tags AS (
+    INSERT INTO tweets_tweethashtag (tweet_id, tag, created_at)
+    SELECT id, tag, %(now)s FROM tweet, unnest(%(tags)s::varchar[]) AS tag
+    ON CONFLICT DO NOTHING
+), queue AS (
+    INSERT INTO lifecycle_lifecycletask (tweet_id, target, due_at, attempts, last_error)
+    SELECT id, task.target, task.due_at, 0, '' FROM tweet,
+        unnest(%(queue_targets)s::varchar[], %(queue_due)s::timestamptz[]) AS task (target, due_at)
+    ON CONFLICT DO NOTHING
+), idempotency AS (
+    INSERT INTO tweets_idempotencykey (user_id, key, tweet_id, created_at)
+    SELECT %(author_id)s, %(idempotency_key)s::varchar, id, %(now)s FROM tweet
+    WHERE %(idempotency_key)s::varchar IS NOT NULL
+)
+SELECT id FROM tweet
+"""
+
+
 @transaction.atomic
 def _tweet_insert(*, author, text, media_ids, in_reply_to_id, quote_of_id, draft, idempotency_key) -> Tweet:
     now = timezone.now()
-    content = content_store(text=text)
+    content = TweetContent(hash=content_hash(text), text=text, created_at=now)
     tweet = Tweet(
         author=author,
         content=content,
@@ -215,31 +274,83 @@ def _tweet_insert(*, author, text, media_ids, in_reply_to_id, quote_of_id, draft
         published_at=None if draft else now,
         in_reply_to_id=in_reply_to_id,
         quote_of_id=quote_of_id,
-        search_vector=_search_vector(text),
     )
-    tweet._history_user = author
-    tweet.save(force_insert=True)
-    if idempotency_key:
-        # The unique (user, key) constraint arbitrates concurrent repeats: the
-        # loser's INSERT fails and its whole transaction (tweet too) rolls back.
-        IdempotencyKey.objects.create(user=author, key=idempotency_key, tweet=tweet, created_at=now)
-    TweetVersion.objects.create(
-        tweet=tweet, version=1, content=content, media_ids=media_ids, created_at=now, created_by=author
-    )
-    event_record(type=EventType.CREATED, tweet=tweet)
+    tags = [] if draft else hashtags_extract(text)
+    if connection.vendor == "postgresql":
+        _tweet_insert_one_statement(tweet, tags=tags, idempotency_key=idempotency_key)
+    else:
+        _tweet_insert_orm(tweet, tags=tags, idempotency_key=idempotency_key)
+    if tags:
+        hashtag_uses_changed(added=tags, removed=[], at=now)
     if not draft:
-        _on_published(tweet, text, is_new=True)
+        # A tweet created just now has no counts yet: engagement need not look them up.
+        engagement_tweet_visibility_changed(
+            tweet_id=tweet.id, in_reply_to_id=in_reply_to_id, quote_of_id=quote_of_id, delta=+1, is_new=True
+        )
     # Write-through: a new tweet is about to be read by every follower's timeline.
     transaction.on_commit(lambda: tweet_cache_fill(tweet))
     return tweet
 
 
-def _on_published(tweet: Tweet, text: str, *, is_new: bool = False) -> None:
-    _hashtags_sync(tweet, text, is_new=is_new)
+def _tweet_insert_one_statement(tweet: Tweet, *, tags: list[str], idempotency_key: str | None) -> None:
+    queue = lifecycle_tasks_build(tweet_id=tweet.id, published_at=tweet.published_at) if tweet.published_at else []
+    params = {
+        "id": tweet.id,
+        "author_id": tweet.author_id,
+        "hash": tweet.content.hash,
+        "text": tweet.content.text,
+        "now": tweet.created_at,
+        "media_ids": json.dumps(tweet.media_ids),
+        "state": tweet.state,
+        "published_version": tweet.published_version,
+        "published_at": tweet.published_at,
+        "in_reply_to_id": tweet.in_reply_to_id,
+        "quote_of_id": tweet.quote_of_id,
+        "event_type": EventType.CREATED.value,
+        "tags": tags,
+        "queue_targets": [task.target for task in queue],
+        "queue_due": [task.due_at for task in queue],
+        "idempotency_key": idempotency_key,
+    }
+    with connection.cursor() as cursor:
+        for _attempt in range(3):
+            cursor.execute(TWEET_CREATE_SQL, params)
+            if cursor.fetchone() is not None:
+                return
+    raise Conflict("The tweet's content could not be stored; retry the request.")
+
+
+def _tweet_insert_orm(tweet: Tweet, *, tags: list[str], idempotency_key: str | None) -> None:
+    """The same rows as TWEET_CREATE_SQL, one ORM write at a time (SQLite)."""
+    content_store(text=tweet.content.text)
+    tweet._history_user = tweet.author
+    tweet.save(force_insert=True)
+    if idempotency_key:
+        # The unique (user, key) constraint arbitrates concurrent repeats: the
+        # loser's INSERT fails and its whole transaction (tweet too) rolls back.
+        IdempotencyKey.objects.create(user=tweet.author, key=idempotency_key, tweet=tweet, created_at=tweet.created_at)
+    TweetVersion.objects.create(
+        tweet=tweet,
+        version=1,
+        content=tweet.content,
+        media_ids=tweet.media_ids,
+        created_at=tweet.created_at,
+        created_by=tweet.author,
+    )
+    event_record(type=EventType.CREATED, tweet=tweet)
+    TweetHashtag.objects.bulk_create(
+        [TweetHashtag(tweet=tweet, tag=tag, created_at=tweet.created_at) for tag in tags], ignore_conflicts=True
+    )
+    if tweet.published_at is not None:
+        lifecycle_schedule(tweet_id=tweet.id, published_at=tweet.published_at)
+
+
+def _on_published(tweet: Tweet, text: str) -> None:
+    """A draft went public: its tags, its lifecycle schedule, its parent's count."""
+    _hashtags_sync(tweet, text)
     lifecycle_schedule(tweet_id=tweet.id, published_at=tweet.published_at)
-    # A tweet created just now has no counts yet: engagement need not look them up.
     engagement_tweet_visibility_changed(
-        tweet_id=tweet.id, in_reply_to_id=tweet.in_reply_to_id, quote_of_id=tweet.quote_of_id, delta=+1, is_new=is_new
+        tweet_id=tweet.id, in_reply_to_id=tweet.in_reply_to_id, quote_of_id=tweet.quote_of_id, delta=+1
     )
 
 

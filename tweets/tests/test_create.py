@@ -134,3 +134,75 @@ def test_posting_is_a_bounded_number_of_queries(client_alice, user, django_asser
         response = client_alice.post("/api/v1/tweets", {"text": "counted #q"}, format="json")
     assert response.status_code == 201
     assert not any("SELECT" in q["sql"] and "tweets_tweet" in q["sql"].split("FROM")[-1][:40] for q in captured)
+
+
+def _rows_written(tweet_id: int) -> dict:
+    """Every row a create writes, minus what must differ between two tweets."""
+    from django.forms.models import model_to_dict
+
+    from lifecycle.models import LifecycleTask
+    from tweets.models import IdempotencyKey, TweetHashtag
+
+    def rows(model, **lookup):
+        drop = {"id", "tweet", "tweet_id", "txid", "at"}  # "at": the clock when the ORM wrote it
+        return sorted(
+            (
+                sorted((k, str(v)) for k, v in model_to_dict(r).items() if k not in drop)
+                for r in model.objects.filter(**lookup)
+            ),
+        )
+
+    tweet = Tweet.objects.get(pk=tweet_id)
+    history = list(Tweet.history.filter(id=tweet_id).values())
+    for row in history:
+        for volatile in ("id", "history_id", "history_date"):
+            row.pop(volatile)
+    return {
+        "tweet": sorted((k, str(v)) for k, v in model_to_dict(tweet).items() if k not in {"id", "search_vector"}),
+        "history": history,
+        "versions": rows(TweetVersion, tweet_id=tweet_id),
+        "events": rows(OutboxEvent, tweet_id=tweet_id),
+        "tags": rows(TweetHashtag, tweet_id=tweet_id),
+        "queue": rows(LifecycleTask, tweet_id=tweet_id),
+        "keys": rows(IdempotencyKey, tweet_id=tweet_id),
+    }
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("draft", [False, True])
+def test_the_one_statement_create_writes_what_the_orm_path_writes(user, draft):
+    """PostgreSQL creates a tweet with one statement (TWEET_CREATE_SQL); the
+    embedded default writes the same rows through the ORM. Both, side by side,
+    on PostgreSQL: every row and column must agree."""
+    from django.db import transaction
+
+    from tweets import services
+
+    parent = make_tweet(user, "parent")
+    written = {}
+    for path in ("one_statement", "orm"):
+        tweet = Tweet(
+            author=user,
+            content=TweetContent(hash=services.content_hash("same #Words #tags"), text="same #Words #tags"),
+            media_ids=[],
+            state="draft" if draft else "published",
+            version=1,
+            published_version=None if draft else 1,
+            created_at=parent.created_at,
+            published_at=None if draft else parent.created_at,
+            in_reply_to_id=parent.id,
+            quote_of_id=None,
+        )
+        tags = [] if draft else services.hashtags_extract(tweet.content.text)
+        with transaction.atomic():
+            getattr(services, f"_tweet_insert_{path}")(tweet, tags=tags, idempotency_key=f"key-{path}")
+        written[path] = _rows_written(tweet.id)
+        for k in written[path]["keys"]:
+            k.remove(("key", f"key-{path}"))
+
+    assert written["one_statement"] == written["orm"]
+    assert len(written["orm"]["history"]) == 1 and written["orm"]["history"][0]["history_user_id"] == user.pk
+    assert len(written["orm"]["versions"]) == len(written["orm"]["events"]) == len(written["orm"]["keys"]) == 1
+    assert len(written["orm"]["tags"]) == (0 if draft else 2)
+    assert len(written["orm"]["queue"]) == (0 if draft else 1)
+    assert Tweet.objects.filter(content_id=services.content_hash("same #Words #tags")).count() == 2
