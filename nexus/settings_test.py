@@ -6,11 +6,10 @@ import os
 os.environ.setdefault("NEXUS_TESTING", "true")
 
 from nexus.settings import *  # noqa: E402,F403
-from nexus.settings import CACHES, REST_FRAMEWORK  # noqa: E402
+from nexus.settings import CACHES  # noqa: E402
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 CACHES["default"]["KEY_PREFIX"] = f"nexus-test-{os.getpid()}"
 NEXUS_WRITE_RATE = "100000/min"
-REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"write": NEXUS_WRITE_RATE}}

@@ -1,6 +1,7 @@
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 from django.conf import settings
@@ -15,8 +16,19 @@ def test_writes_past_the_rate_are_429_with_retry_after(client_alice, anon_client
 
     assert statuses == [201, 201, 429]
     response = client_alice.post("/api/v1/tweets", {"text": "again"}, format="json")
-    assert int(response["Retry-After"]) > 0
+    assert 0 < int(response["Retry-After"]) <= 60
     assert anon_client.get("/api/v1/users/alice/tweets").status_code == 200  # reads are not throttled
+
+
+@override_settings(NEXUS_WRITE_RATE="2/sec")
+def test_the_window_reopens_after_the_period_and_counts_each_user_apart(client_alice, client_bob):
+    def post(client, text):
+        return client.post("/api/v1/tweets", {"text": text}, format="json").status_code
+
+    assert [post(client_alice, f"a{i}") for i in range(3)] == [201, 201, 429]
+    assert post(client_bob, "bob is not alice") == 201
+    time.sleep(1.1)  # the one-second window has closed
+    assert post(client_alice, "a again") == 201
 
 
 def test_openapi_schema_and_docs_are_served(anon_client):
