@@ -71,6 +71,27 @@ def _greatest() -> str:
 
 
 # --- hashtags ----------------------------------------------------------------------------
+# The two upserts of hashtag_uses_changed as one PostgreSQL statement.
+HASHTAG_USES_SQL = """
+WITH change AS (
+    SELECT * FROM unnest(%(tags)s::varchar[], %(deltas)s::integer[]) AS c (tag, delta)
+), hourly AS (
+    INSERT INTO analytics_hashtaghour (tag, hour, uses)
+    SELECT tag, %(hour)s, GREATEST(delta, 0) FROM change ORDER BY tag
+    ON CONFLICT (tag, hour) DO UPDATE SET uses = GREATEST(analytics_hashtaghour.uses + excluded.uses
+        + (SELECT LEAST(c.delta, 0) FROM change c WHERE c.tag = excluded.tag), 0)
+)
+INSERT INTO analytics_hashtagstat (tag, tweets, last_used_at)
+SELECT tag, GREATEST(delta, 0), %(at)s FROM change ORDER BY tag
+ON CONFLICT (tag) DO UPDATE SET
+    tweets = GREATEST(analytics_hashtagstat.tweets + excluded.tweets
+        + (SELECT LEAST(c.delta, 0) FROM change c WHERE c.tag = excluded.tag), 0),
+    last_used_at = CASE WHEN excluded.tweets > 0
+        THEN GREATEST(analytics_hashtagstat.last_used_at, excluded.last_used_at)
+        ELSE analytics_hashtagstat.last_used_at END
+"""
+
+
 def hashtag_uses_changed(*, added: list[str], removed: list[str], at: datetime) -> None:
     """Count `added` tags and uncount `removed` ones for the hour of `at` (the
     tweet's publication). Call inside the tweet's transaction (module docstring)."""
@@ -82,6 +103,13 @@ def hashtag_uses_changed(*, added: list[str], removed: list[str], at: datetime) 
         return
     hour = hour_of(at)
     hours, stats = HashtagHour._meta.db_table, HashtagStat._meta.db_table
+    if connection.vendor == "postgresql":
+        # One round trip: this runs inside every post with a tag.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                HASHTAG_USES_SQL, {"tags": [t for t, _ in rows], "deltas": [d for _, d in rows], "hour": hour, "at": at}
+            )
+        return
     greatest = _greatest()
     used_at = connection.ops.adapt_datetimefield_value(at)
     with connection.cursor() as cursor:
