@@ -71,25 +71,39 @@ def _greatest() -> str:
 
 
 # --- hashtags ----------------------------------------------------------------------------
-# The two upserts of hashtag_uses_changed as one PostgreSQL statement.
-HASHTAG_USES_SQL = """
-WITH change AS (
-    SELECT * FROM unnest(%(tags)s::varchar[], %(deltas)s::integer[]) AS c (tag, delta)
-), hourly AS (
+# The two upserts of hashtag_uses_changed as PostgreSQL CTEs reading (tag,
+# delta) rows from the CTE named {source}, so a caller can count inside its
+# own statement (the tweets app's one-statement create). Rows in tag order:
+# the lock order, so concurrent writers cannot deadlock.
+HASHTAG_USES_CTES = """
+hashtag_hourly AS (
     INSERT INTO analytics_hashtaghour (tag, hour, uses)
-    SELECT tag, %(hour)s, GREATEST(delta, 0) FROM change ORDER BY tag
+    SELECT tag, %(hashtag_hour)s, GREATEST(delta, 0) FROM {source} ORDER BY tag
     ON CONFLICT (tag, hour) DO UPDATE SET uses = GREATEST(analytics_hashtaghour.uses + excluded.uses
-        + (SELECT LEAST(c.delta, 0) FROM change c WHERE c.tag = excluded.tag), 0)
+        + (SELECT LEAST(c.delta, 0) FROM {source} c WHERE c.tag = excluded.tag), 0)
+), hashtag_stat AS (
+    INSERT INTO analytics_hashtagstat (tag, tweets, last_used_at)
+    SELECT tag, GREATEST(delta, 0), %(hashtag_at)s FROM {source} ORDER BY tag
+    ON CONFLICT (tag) DO UPDATE SET
+        tweets = GREATEST(analytics_hashtagstat.tweets + excluded.tweets
+            + (SELECT LEAST(c.delta, 0) FROM {source} c WHERE c.tag = excluded.tag), 0),
+        last_used_at = CASE WHEN excluded.tweets > 0
+            THEN GREATEST(analytics_hashtagstat.last_used_at, excluded.last_used_at)
+            ELSE analytics_hashtagstat.last_used_at END
+)"""
+
+
+def hashtag_uses_ctes(*, source: str, at: datetime) -> tuple[str, dict]:
+    """SQL (CTEs, no WITH) and parameters counting the (tag, delta) rows of the
+    CTE `source` for the hour of `at`, for a caller's own PostgreSQL statement."""
+    return HASHTAG_USES_CTES.format(source=source), {"hashtag_hour": hour_of(at), "hashtag_at": at}
+
+
+HASHTAG_USES_SQL = (
+    "WITH change AS (SELECT * FROM unnest(%(tags)s::varchar[], %(deltas)s::integer[]) AS c (tag, delta)), "
+    + HASHTAG_USES_CTES.format(source="change")
+    + " SELECT 1"
 )
-INSERT INTO analytics_hashtagstat (tag, tweets, last_used_at)
-SELECT tag, GREATEST(delta, 0), %(at)s FROM change ORDER BY tag
-ON CONFLICT (tag) DO UPDATE SET
-    tweets = GREATEST(analytics_hashtagstat.tweets + excluded.tweets
-        + (SELECT LEAST(c.delta, 0) FROM change c WHERE c.tag = excluded.tag), 0),
-    last_used_at = CASE WHEN excluded.tweets > 0
-        THEN GREATEST(analytics_hashtagstat.last_used_at, excluded.last_used_at)
-        ELSE analytics_hashtagstat.last_used_at END
-"""
 
 
 def hashtag_uses_changed(*, added: list[str], removed: list[str], at: datetime) -> None:
@@ -106,9 +120,8 @@ def hashtag_uses_changed(*, added: list[str], removed: list[str], at: datetime) 
     if connection.vendor == "postgresql":
         # One round trip: this runs inside every post with a tag.
         with connection.cursor() as cursor:
-            cursor.execute(
-                HASHTAG_USES_SQL, {"tags": [t for t, _ in rows], "deltas": [d for _, d in rows], "hour": hour, "at": at}
-            )
+            params = {"tags": [t for t, _ in rows], "deltas": [d for _, d in rows]}
+            cursor.execute(HASHTAG_USES_SQL, {**params, **hashtag_uses_ctes(source="change", at=at)[1]})
         return
     greatest = _greatest()
     used_at = connection.ops.adapt_datetimefield_value(at)

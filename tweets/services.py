@@ -4,6 +4,7 @@ outbox event, its history record and its lifecycle schedule."""
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from datetime import timedelta
 
 from django.conf import settings
@@ -13,7 +14,7 @@ from django.db.models import Value
 from django.utils import timezone
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 
-from analytics.services import hashtag_uses_changed
+from analytics.services import hashtag_uses_changed, hashtag_uses_ctes
 from engagement.services import engagement_tweet_visibility_changed
 from lifecycle.selectors import archived_record
 from lifecycle.services import lifecycle_schedule, lifecycle_tasks_build
@@ -204,8 +205,9 @@ def _idempotent_replay(*, author_id: int, key: str) -> Tweet | None:
 # A new tweet on PostgreSQL is one statement: its content (stored once per
 # hash, or pinned when it exists, see CONTENT_PIN_SQL), the row, its creation
 # history record, version 1, the outbox event, its hashtags, its lifecycle
-# queue row and its Idempotency-Key. Every insert after the tweet's is driven
-# by the tweet CTE's RETURNING, so all or none of them happen. When the
+# queue row, its Idempotency-Key and its hashtag counts (analytics). Every
+# write after the tweet's is driven by the tweet CTE's RETURNING, so all or
+# none of them happen, and alone it is its own transaction. When the
 # content row can be neither inserted nor pinned (a concurrent insert of the
 # same text committed after our snapshot), nothing is written and we retry.
 # Writes the same rows as the ORM path below it (tests compare the two).
@@ -240,7 +242,7 @@ WITH new_content AS (
     SELECT id, 1, %(hash)s, %(media_ids)s::jsonb, %(now)s, %(author_id)s FROM tweet
 ), event AS (
     INSERT INTO tweets_outboxevent (txid, type, tweet_id, author_id, version, at, data)
-    SELECT pg_current_xact_id()::text::bigint, %(event_type)s, id, %(author_id)s, 1, %(now)s, '{}'::jsonb FROM tweet
+    SELECT pg_current_xact_id()::text::bigint, %(event_type)s, id, %(author_id)s, 1, %(now)s, '{{}}'::jsonb FROM tweet
 ), tags AS (
     INSERT INTO tweets_tweethashtag (tweet_id, tag, created_at)
     SELECT id, tag, %(now)s FROM tweet, unnest(%(tags)s::varchar[]) AS tag
@@ -254,12 +256,13 @@ WITH new_content AS (
     INSERT INTO tweets_idempotencykey (user_id, key, tweet_id, created_at)
     SELECT %(author_id)s, %(idempotency_key)s::varchar, id, %(now)s FROM tweet
     WHERE %(idempotency_key)s::varchar IS NOT NULL
-)
+), tag_change AS (
+    SELECT tag, 1 AS delta FROM tweet, unnest(%(tags)s::varchar[]) AS tag
+), {hashtag_uses}
 SELECT id FROM tweet
 """
 
 
-@transaction.atomic
 def _tweet_insert(*, author, text, media_ids, in_reply_to_id, quote_of_id, draft, idempotency_key) -> Tweet:
     now = timezone.now()
     content = TweetContent(hash=content_hash(text), text=text, created_at=now)
@@ -276,19 +279,26 @@ def _tweet_insert(*, author, text, media_ids, in_reply_to_id, quote_of_id, draft
         quote_of_id=quote_of_id,
     )
     tags = [] if draft else hashtags_extract(text)
-    if connection.vendor == "postgresql":
-        _tweet_insert_one_statement(tweet, tags=tags, idempotency_key=idempotency_key)
-    else:
-        _tweet_insert_orm(tweet, tags=tags, idempotency_key=idempotency_key)
-    if tags:
-        hashtag_uses_changed(added=tags, removed=[], at=now)
-    if not draft:
-        # A tweet created just now has no counts yet: engagement need not look them up.
-        engagement_tweet_visibility_changed(
-            tweet_id=tweet.id, in_reply_to_id=in_reply_to_id, quote_of_id=quote_of_id, delta=+1, is_new=True
-        )
-    # Write-through: a new tweet is about to be read by every follower's timeline.
-    transaction.on_commit(lambda: tweet_cache_fill(tweet))
+    one_statement = connection.vendor == "postgresql"
+    # Alone, the one statement is its own transaction: no BEGIN and COMMIT
+    # round trips. A reply or quote also counts on its parent, which must
+    # commit with it; inside a caller's transaction a savepoint lets a lost
+    # Idempotency-Key race be answered; the ORM path is many statements.
+    needs_transaction = (
+        not one_statement or connection.in_atomic_block or in_reply_to_id is not None or quote_of_id is not None
+    )
+    with transaction.atomic() if needs_transaction else nullcontext():
+        if one_statement:
+            _tweet_insert_one_statement(tweet, tags=tags, idempotency_key=idempotency_key)
+        else:
+            _tweet_insert_orm(tweet, tags=tags, idempotency_key=idempotency_key)
+        if not draft:
+            # A tweet created just now has no counts yet: engagement need not look them up.
+            engagement_tweet_visibility_changed(
+                tweet_id=tweet.id, in_reply_to_id=in_reply_to_id, quote_of_id=quote_of_id, delta=+1, is_new=True
+            )
+        # Write-through: a new tweet is about to be read by every follower's timeline.
+        transaction.on_commit(lambda: tweet_cache_fill(tweet))
     return tweet
 
 
@@ -312,9 +322,11 @@ def _tweet_insert_one_statement(tweet: Tweet, *, tags: list[str], idempotency_ke
         "queue_due": [task.due_at for task in queue],
         "idempotency_key": idempotency_key,
     }
+    hashtag_sql, hashtag_params = hashtag_uses_ctes(source="tag_change", at=tweet.created_at)
+    sql = TWEET_CREATE_SQL.format(hashtag_uses=hashtag_sql)
     with connection.cursor() as cursor:
         for _attempt in range(3):
-            cursor.execute(TWEET_CREATE_SQL, params)
+            cursor.execute(sql, params | hashtag_params)
             if cursor.fetchone() is not None:
                 return
     raise Conflict("The tweet's content could not be stored; retry the request.")
@@ -343,6 +355,8 @@ def _tweet_insert_orm(tweet: Tweet, *, tags: list[str], idempotency_key: str | N
     )
     if tweet.published_at is not None:
         lifecycle_schedule(tweet_id=tweet.id, published_at=tweet.published_at)
+    if tags:
+        hashtag_uses_changed(added=tags, removed=[], at=tweet.created_at)
 
 
 def _on_published(tweet: Tweet, text: str) -> None:

@@ -1,6 +1,7 @@
 import unicodedata
 
 import pytest
+from django.db import connection
 
 from tweets.models import OutboxEvent, Tweet, TweetContent, TweetVersion
 from tweets.tests.factories import make_tweet
@@ -134,6 +135,9 @@ def test_posting_is_a_bounded_number_of_queries(client_alice, user, django_asser
         response = client_alice.post("/api/v1/tweets", {"text": "counted #q"}, format="json")
     assert response.status_code == 201
     assert not any("SELECT" in q["sql"] and "tweets_tweet" in q["sql"].split("FROM")[-1][:40] for q in captured)
+    if connection.vendor == "postgresql":
+        # The whole create is one statement, in autocommit: no BEGIN, no COMMIT.
+        assert [q["sql"].split()[0] for q in captured] == ["WITH"], [q["sql"][:60] for q in captured]
 
 
 def _rows_written(tweet_id: int) -> dict:
@@ -176,6 +180,7 @@ def test_the_one_statement_create_writes_what_the_orm_path_writes(user, draft):
     on PostgreSQL: every row and column must agree."""
     from django.db import transaction
 
+    from analytics.models import HashtagStat
     from tweets import services
 
     parent = make_tweet(user, "parent")
@@ -206,3 +211,5 @@ def test_the_one_statement_create_writes_what_the_orm_path_writes(user, draft):
     assert len(written["orm"]["tags"]) == (0 if draft else 2)
     assert len(written["orm"]["queue"]) == (0 if draft else 1)
     assert Tweet.objects.filter(content_id=services.content_hash("same #Words #tags")).count() == 2
+    counted = dict(HashtagStat.objects.values_list("tag", "tweets"))
+    assert counted == ({} if draft else {"words": 2, "tags": 2})  # each path counted its tags once
