@@ -185,6 +185,13 @@ def engagement_vectors_update(*, counts: dict[int, dict]) -> int:
     return len(rows)
 
 
+def engagement_vector_release(*, tweet_id: int) -> None:
+    """Drop a tweet's vector now (the lifecycle's cold move, in its
+    transaction): similarity covers hot and warm tweets only, and the feed
+    job would otherwise keep the row until it reads the tier_changed event."""
+    EngagementVector.objects.filter(tweet_id=tweet_id).delete()
+
+
 def engagement_vectors_membership_sync(*, tweet_ids: set[int]) -> None:
     """Rows for the eligible tweets among `tweet_ids` that have none (from
     their flushed counts), none for the others."""

@@ -35,6 +35,17 @@ def archive_key(tweet_id: int, tier: str) -> str:
     return f"{settings.NEXUS_ARCHIVE_PREFIX}/{tweet_id % 1000:03d}/{tweet_id}.{tier}.json.zst"
 
 
+def tweet_archive_key(tweet) -> str:
+    """Where a warm or cold tweet's archive object is ("" for a hot tweet).
+
+    Derived from the id and the tier, so the row stores no key: the tier and
+    the key change in the same UPDATE, which is the same guarantee a stored
+    key gave. Rows archived before the key was derived keep their stored one."""
+    if tweet.archive_key:
+        return tweet.archive_key
+    return "" if tweet.tier == "hot" else archive_key(tweet.id, tweet.tier)
+
+
 def archive_encode(document: dict) -> bytes:
     raw = json.dumps({"format": FORMAT, **document}, separators=(",", ":"), sort_keys=True).encode()
     return zstandard.ZstdCompressor(level=ZSTD_LEVEL).compress(raw)

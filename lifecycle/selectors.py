@@ -8,20 +8,21 @@ from django.db import connection
 from django.db.models import Count, Min
 from django.utils import timezone
 
-from lifecycle.archive import archive_read, history_rows_decode
+from lifecycle.archive import archive_read, history_rows_decode, tweet_archive_key
 from lifecycle.models import LifecycleTask
 from nexus.timefmt import format_timestamp
-from tweets import cache as tweet_cache
 
 
 def archived_record(tweet) -> dict:
     """The full record of a warm or cold tweet, hydrated from its archive
     object: the shape of tweets.selectors.tweet_record_build plus "versions".
 
-    Cached under the tweets app's own record key, so the next read is one cache
-    hit, and every change the tweets app invalidates (removal, restore) and
-    every tier move (lifecycle invalidates after commit) drops it."""
-    document = archive_read(tweet.archive_key)
+    The caller caches it (tweets.selectors.tweet_records_get_many, for
+    `archived_record_ttl()` seconds, one round trip for a whole batch) under
+    the tweets app's own record key; every change the tweets app invalidates
+    (removal, restore) and every tier move (lifecycle invalidates after
+    commit) drops it."""
+    document = archive_read(tweet_archive_key(tweet))
     record = dict(document["record"])
     # The row is the truth for what can still change after archiving.
     record.update(
@@ -31,15 +32,19 @@ def archived_record(tweet) -> dict:
         username=tweet.author.username,
         versions=document["versions"],
     )
-    ttl = settings.NEXUS_ARCHIVE_CACHE_SECONDS
-    if ttl > 0:
-        tweet_cache.tweet_cache_set_many({tweet.id: (record, ttl)})
     return record
+
+
+def archived_record_ttl() -> int:
+    """Seconds a hydrated warm/cold record stays cached (0: not cached). Such
+    a record never changes without an invalidation, so the TTL only bounds
+    the cache's memory."""
+    return settings.NEXUS_ARCHIVE_CACHE_SECONDS
 
 
 def archive_document(tweet) -> dict:
     """The raw archive document (admin and tests): record, versions, hashtags, final counts."""
-    return archive_read(tweet.archive_key)
+    return archive_read(tweet_archive_key(tweet))
 
 
 def tweet_history(tweet, *, limit: int | None = None) -> list:
@@ -52,10 +57,11 @@ def tweet_history(tweet, *, limit: int | None = None) -> list:
 
     history_model = type(tweet).history.model
     rows = {row.history_id: row for row in type(tweet).history.filter(id=tweet.pk).select_related("history_user")}
-    if tweet.archive_key:
+    key = tweet_archive_key(tweet)
+    if key:
         archived = [
             row
-            for row in history_rows_decode(history_model, archive_read(tweet.archive_key).get("history", []))
+            for row in history_rows_decode(history_model, archive_read(key).get("history", []))
             if row.history_id not in rows
         ]
         user_ids = {row.history_user_id for row in archived if row.history_user_id}

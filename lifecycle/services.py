@@ -20,8 +20,16 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, Func, OuterRef
 from django.utils import timezone
 
+from analytics.services import engagement_vector_release
 from engagement.selectors import metrics_for_many
-from lifecycle.archive import archive_delete, archive_key, archive_read, archive_write, history_rows_encode
+from lifecycle.archive import (
+    archive_delete,
+    archive_key,
+    archive_read,
+    archive_write,
+    history_rows_encode,
+    tweet_archive_key,
+)
 from lifecycle.models import LifecycleTask, Target
 from tweets import cache as tweet_cache
 from tweets.models import EventType, Tier, Tweet, TweetContent, TweetHashtag, TweetState, TweetVersion
@@ -178,17 +186,18 @@ def tweet_migrate(*, tweet_id: int, target: str, scheduled: bool = False) -> str
         if timezone.now() < edit_closed:
             return edit_closed
         if tweet.tier == Tier.HOT and target == Target.WARM:
-            key = tweet_archive_warm(tweet=tweet)
-            tweet_slim_warm(tweet=tweet, key=key)
+            tweet_archive_warm(tweet=tweet)
+            tweet_slim_warm(tweet=tweet)
         elif tweet.tier == Tier.HOT:
             # Overdue for cold while still hot (a backlog, or seeded data): one
-            # archive object, written once, and both moves in this transaction.
-            key = tweet_archive_cold(tweet=tweet, document=archive_document_build(tweet))
-            tweet_slim_warm(tweet=tweet, key=key)
-            tweet_slim_cold(tweet=tweet, key=key)
+            # archive object, written once, both slimming steps in this
+            # transaction, and one tier_changed event (hot → cold is one move).
+            tweet_archive_cold(tweet=tweet, document=archive_document_build(tweet))
+            tweet_slim_warm(tweet=tweet, event=False)
+            tweet_slim_cold(tweet=tweet, release_warm=False)
         else:
-            key = tweet_archive_cold(tweet=tweet)
-            tweet_slim_cold(tweet=tweet, key=key)
+            tweet_archive_cold(tweet=tweet)
+            tweet_slim_cold(tweet=tweet)
         _queue_next(tweet_id=tweet_id, tweet=tweet)
     return "migrated"
 
@@ -244,11 +253,15 @@ def tweet_archive_warm(*, tweet: Tweet) -> str:
     return archive_write(key=archive_key(tweet.id, Tier.WARM), document=archive_document_build(tweet))
 
 
-def tweet_slim_warm(*, tweet: Tweet, key: str) -> None:
+def tweet_slim_warm(*, tweet: Tweet, event: bool = True) -> None:
     """Step 2 of hot → warm (call with the row locked, inside a transaction):
-    keep what search, ranking and timelines need; drop what the archive holds."""
+    keep what search, ranking and timelines need; drop what the archive holds.
+
+    The archive ref is the tier itself: the object's key derives from the id
+    and the tier (lifecycle.archive.tweet_archive_key), so the row stores no
+    key. `event=False`: a hot → cold move records its one event in the cold step."""
     hashes = {tweet.content_id, *TweetVersion.objects.filter(tweet_id=tweet.id).values_list("content_id", flat=True)}
-    fields = {"tier": Tier.WARM, "archive_key": key, "content": None, "media_ids": []}
+    fields = {"tier": Tier.WARM, "archive_key": "", "content": None, "media_ids": []}
     if connection.vendor == "postgresql":
         # Search only ever asks plain (AND) queries: the positions are dead weight.
         fields["search_vector"] = Func(F("search_vector"), function="strip")
@@ -259,18 +272,19 @@ def tweet_slim_warm(*, tweet: Tweet, key: str) -> None:
     TweetVersion.objects.filter(tweet_id=tweet.id).delete()
     _history_release(tweet.id)
     contents_release(hashes=hashes)
-    tweet.tier, tweet.archive_key, tweet.content, tweet.media_ids = Tier.WARM, key, None, []
-    # No data: the feed shows none of it (type, ids, version and time say all a
-    # consumer needs; the new tier is on the tweet), and the event is a row per
-    # tweet per move until the outbox retention drops it.
-    event_record(type=EventType.TIER_CHANGED, tweet=tweet)
+    tweet.tier, tweet.archive_key, tweet.content, tweet.media_ids = Tier.WARM, "", None, []
+    if event:
+        # No data: the feed shows none of it (type, ids, version and time say
+        # all a consumer needs; the new tier is on the tweet), and the event is
+        # a row per tweet per move until the outbox retention drops it.
+        event_record(type=EventType.TIER_CHANGED, tweet=tweet)
     _invalidate_after_commit(tweet.id)
 
 
 def tweet_archive_cold(*, tweet: Tweet, document: dict | None = None) -> str:
     """Step 1 of warm → cold: the warm document (read from the store unless
     given) plus the final counts, as a new object."""
-    document = dict(document) if document is not None else archive_read(tweet.archive_key)
+    document = dict(document) if document is not None else archive_read(tweet_archive_key(tweet))
     document.pop("format", None)
     _history_merge(document, tweet.id)
     document["final_metrics"] = metrics_for_many([tweet.id]).get(tweet.id)
@@ -278,18 +292,21 @@ def tweet_archive_cold(*, tweet: Tweet, document: dict | None = None) -> str:
     return archive_write(key=archive_key(tweet.id, Tier.COLD), document=document)
 
 
-def tweet_slim_cold(*, tweet: Tweet, key: str) -> None:
+def tweet_slim_cold(*, tweet: Tweet, release_warm: bool = True) -> None:
     """Step 2 of warm → cold (row locked, inside a transaction): the row becomes a stub.
 
-    Kept: id, author, created_at, published_at (timeline order), tier, archive
-    key, state "archived", the moderation columns, and in_reply_to_id /
-    quote_of_id (NULL for most tweets, and what un-counts a removed reply on
-    its parent)."""
-    old_key = tweet.archive_key
+    Kept: id, author, created_at, published_at (timeline order), tier (the
+    archive ref: the key derives from it), state "archived", the moderation
+    columns, and in_reply_to_id / quote_of_id (NULL for most tweets, and what
+    un-counts a removed reply on its parent). Dropped besides the content:
+    the hashtag rows and the engagement vector (similarity covers hot and
+    warm only). `release_warm=False`: a hot → cold move wrote no warm object."""
+    old_key = tweet_archive_key(tweet) if release_warm else ""
+    key = archive_key(tweet.id, Tier.COLD)
     Tweet.objects.filter(pk=tweet.id).update(
         tier=Tier.COLD,
         state=TweetState.ARCHIVED,
-        archive_key=key,
+        archive_key="",
         search_vector=None,
         edited_at=None,
         published_version=None,
@@ -297,8 +314,9 @@ def tweet_slim_cold(*, tweet: Tweet, key: str) -> None:
         media_ids=[],
     )
     TweetHashtag.objects.filter(tweet_id=tweet.id).delete()
+    engagement_vector_release(tweet_id=tweet.id)
     _history_release(tweet.id)
-    tweet.tier, tweet.state, tweet.archive_key = Tier.COLD, TweetState.ARCHIVED, key
+    tweet.tier, tweet.state, tweet.archive_key = Tier.COLD, TweetState.ARCHIVED, ""
     event_record(type=EventType.TIER_CHANGED, tweet=tweet)
     _invalidate_after_commit(tweet.id)
     if old_key and old_key != key:

@@ -312,8 +312,8 @@ class TweetAdmin(SimpleHistoryAdmin):
         # simple-history's page lists only the rows still in PostgreSQL; an
         # archived tweet's older rows live in its archive, so its full history
         # is shown on the versions page (merged through the lifecycle selector).
-        tweet = Tweet.objects.filter(pk=_int_or(str(object_id), 0)).only("archive_key").first()
-        if tweet is not None and tweet.archive_key:
+        tweet = Tweet.objects.filter(pk=_int_or(str(object_id), 0)).only("tier").first()
+        if tweet is not None and tweet.tier != Tier.HOT:  # archived (its key derives from id and tier)
             return HttpResponseRedirect(reverse("admin:tweets_tweet_versions", args=[tweet.pk]) + "#history")
         return super().history_view(request, object_id, extra_context)
 

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from engagement.selectors import metrics_for_many
-from lifecycle.selectors import archived_record
+from lifecycle.selectors import archived_record, archived_record_ttl
 from media.selectors import media_render_many
 from nexus.timefmt import format_timestamp
 from tweets import cache as tweet_cache
@@ -85,16 +85,24 @@ def tweet_records_get_many(tweet_ids: Iterable[int]) -> dict[int, dict]:
     missing = [i for i in ids if i not in records]
     if missing:
         now = timezone.now()
-        to_cache: dict[int, tuple[dict, int]] = {}
+        hot_to_cache: dict[int, tuple[dict, int]] = {}
+        archived_to_cache: dict[int, tuple[dict, int]] = {}
+        archived_ttl = archived_record_ttl()
         rows = Tweet.objects.not_gone().filter(pk__in=missing).select_related("author", "content")
         for tweet in rows:
             record = _record_from_row(tweet)
             records[tweet.id] = record
-            ttl = hot_cache_ttl(tweet, now) if tweet.tier == Tier.HOT else 0
+            if tweet.tier != Tier.HOT:
+                if archived_ttl > 0:
+                    archived_to_cache[tweet.id] = (record, archived_ttl)
+                continue
+            ttl = hot_cache_ttl(tweet, now)
             if ttl >= HOT_CACHE_MIN_TTL:
-                to_cache[tweet.id] = (record, ttl)
-        if to_cache:
-            tweet_cache.tweet_cache_set_many(to_cache)
+                hot_to_cache[tweet.id] = (record, ttl)
+        # One round trip per kind (a batch expires with its shortest TTL, so
+        # short-lived hot entries must not shorten the archived ones).
+        tweet_cache.tweet_cache_set_many(hot_to_cache)
+        tweet_cache.tweet_cache_set_many(archived_to_cache)
     return records
 
 

@@ -10,7 +10,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from lifecycle import services
-from lifecycle.archive import archive_key
+from lifecycle.archive import archive_key, tweet_archive_key
 from lifecycle.models import LifecycleTask, Target
 from lifecycle.selectors import archive_document, queue_backlog, tier_counts
 from lifecycle.tasks import lifecycle_dispatch
@@ -87,7 +87,7 @@ def test_hot_to_warm_archives_content_and_versions_and_slims_the_row(client_alic
     assert totals == {"migrated": 1}
     row = Tweet.objects.get(pk=tweet_id)
     assert (row.tier, row.content_id, row.media_ids) == ("warm", None, [])
-    assert row.archive_key == archive_key(tweet_id, "warm")
+    assert (row.archive_key, tweet_archive_key(row)) == ("", archive_key(tweet_id, "warm"))  # derived, not stored
     assert not TweetVersion.objects.filter(tweet_id=tweet_id).exists()
     assert not TweetContent.objects.filter(text__in=["first words #nexus", "second words #nexus #aged"]).exists()
     assert set(TweetHashtag.objects.filter(tweet_id=tweet_id).values_list("tag", flat=True)) == {"nexus", "aged"}
@@ -110,14 +110,14 @@ def test_warm_to_cold_leaves_a_stub_and_final_counts_in_the_archive(client_alice
     _age(tweet_id, days=8)
     tweet = client_alice.get(f"/api/v1/tweets/{tweet_id}").json()
     services.lifecycle_run_due()
-    warm_key = Tweet.objects.get(pk=tweet_id).archive_key
+    warm_key = tweet_archive_key(Tweet.objects.get(pk=tweet_id))
     _age(tweet_id, days=91)
 
     assert services.lifecycle_run_due() == {"migrated": 1}  # the one row, retargeted to cold by the warm move
 
     row = Tweet.objects.get(pk=tweet_id)
     assert (row.tier, row.state, row.search_vector, row.edited_at) == ("cold", "archived", None, None)
-    assert row.archive_key == archive_key(tweet_id, "cold")
+    assert (row.archive_key, tweet_archive_key(row)) == ("", archive_key(tweet_id, "cold"))
     assert not TweetHashtag.objects.filter(tweet_id=tweet_id).exists()
     assert not default_storage.exists(warm_key)  # the warm object is released after commit
     assert _objects(tweet_id) == [f"{tweet_id}.cold.json.zst"]
@@ -139,7 +139,7 @@ def test_a_hot_tweet_due_for_cold_goes_through_warm_in_one_run(client_alice):
     assert Tweet.objects.get(pk=tweet_id).tier == "cold"
     assert _objects(tweet_id) == [f"{tweet_id}.cold.json.zst"]  # one object, written once
     assert not LifecycleTask.objects.filter(tweet_id=tweet_id).exists()
-    assert _events(tweet_id) == [{}, {}]  # warm, then cold
+    assert _events(tweet_id) == [{}]  # one move, one event
 
 
 def test_a_tweet_never_migrates_while_it_may_still_be_edited(client_alice, settings):
@@ -328,3 +328,40 @@ def test_likes_and_views_on_warm_and_cold_tweets_still_count(client_alice, clien
         assert response.json() == {"liked": True, "likes": 1}
         assert client_bob.post("/api/v1/views", {"tweet_ids": [tweet_id]}, format="json").status_code == 202
     assert Tweet.objects.get(pk=int(tweets["cold"]["id"])).tier == "cold"  # counting never rehydrates the row
+
+
+def test_the_cold_move_drops_the_engagement_vector_in_its_transaction(client_alice):
+    from analytics.models import EngagementVector
+
+    tweets = {tier: _post(client_alice, f"{tier} vector") for tier in ("warm", "cold")}
+    ids = {tier: int(t["id"]) for tier, t in tweets.items()}
+    EngagementVector.objects.bulk_create([EngagementVector(tweet_id=i) for i in ids.values()], ignore_conflicts=True)
+    _age(ids["warm"], days=10)
+    _age(ids["cold"], days=100)
+
+    services.lifecycle_run_due()
+
+    # Warm tweets stay similarity candidates; cold ones lose the row before any feed job runs.
+    assert set(EngagementVector.objects.values_list("tweet_id", flat=True)) == {ids["warm"]}
+
+
+def test_an_archived_record_is_read_from_the_store_once_then_served_from_the_cache(
+    client_alice, anon_client, monkeypatch, settings
+):
+    from lifecycle import selectors as lifecycle_selectors
+
+    settings.NEXUS_ARCHIVE_CACHE_SECONDS = 600
+    tweets = _three_tiers(client_alice)
+    reads: list[str] = []
+    real_read = lifecycle_selectors.archive_read
+    monkeypatch.setattr(lifecycle_selectors, "archive_read", lambda key: reads.append(key) or real_read(key))
+    ids = [tweets[t]["id"] for t in ("warm", "cold")]
+    for tweet_id in ids:
+        tweet_cache.tweet_cache_delete(int(tweet_id))
+
+    for _ in range(3):
+        batch = anon_client.get(f"/api/v1/tweets?ids={','.join(ids)}").json()["results"]
+        assert [t["text"] for t in batch] == [tweets["warm"]["text"], tweets["cold"]["text"]]
+        assert anon_client.get(f"/api/v1/tweets/{ids[0]}").json()["text"] == tweets["warm"]["text"]
+
+    assert sorted(reads) == sorted(archive_key(int(i), tier) for i, tier in zip(ids, ("warm", "cold"), strict=True))
