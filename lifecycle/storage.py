@@ -8,9 +8,14 @@ pg_total_relation_size) is split between tiers in proportion to the measured
 bytes of its live rows (sum of pg_column_size(row), sampled on big tables),
 each row belonging to the tier of the tweet it describes.
 
-The all-hot baseline: the measured bytes the hot tweets occupy, per hot tweet,
-times the number of tweets. Hot tweets are the ones that were never slimmed,
-so this is what every tweet would cost if the lifecycle did not exist."""
+The all-hot baseline: what the data set would occupy if the lifecycle did not
+exist. Bytes that no tier's rows account for (the first pages of empty tables
+and indexes) are counted on both sides as measured. Per table that grows with the tweets kept: the measured bytes of the
+hot tweets' rows per hot tweet (hot tweets were never slimmed), times the
+number of tweets. Two tables do not grow with the tweets kept, so they are not
+scaled: the outbox holds the events of the retention window only (an all-hot
+system holds the hot tweets' events, as measured, and no tier_changed ones),
+and the lifecycle queue would not exist at all (0 bytes)."""
 
 from __future__ import annotations
 
@@ -24,9 +29,12 @@ from django.db import connection
 
 from lifecycle.models import LifecycleTask
 from lifecycle.selectors import tier_counts
-from tweets.models import Tier, Tweet, TweetContent
+from tweets.models import OutboxEvent, Tier, Tweet, TweetContent
 
 SAMPLE_ROWS = 200_000
+# Tables that do not grow with the number of tweets kept (module docstring).
+OUTBOX_TABLE = OutboxEvent._meta.db_table
+QUEUE_TABLE = LifecycleTask._meta.db_table
 OTHER = "other"  # rows not tied to an existing tweet (e.g. content no tweet uses)
 
 
@@ -193,6 +201,29 @@ def object_store_bytes() -> dict:
     return {"objects": count, "total": sum(by_tier.values()), "by_tier": by_tier, "method": "object sizes"}
 
 
+def outbox_tier_changed(info: dict | None) -> dict | None:
+    """The outbox bytes held by tweet.tier_changed events (attributed like the
+    tiers, by pg_column_size): they go with the outbox retention, so a
+    freshly migrated backlog shows them all at once."""
+    if info is None or connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FILTER (WHERE type = %s), "
+            "coalesce(sum(pg_column_size(x.*)) FILTER (WHERE type = %s), 0), "
+            f"coalesce(sum(pg_column_size(x.*)), 0) FROM {connection.ops.quote_name(OUTBOX_TABLE)} x",
+            ["tweet.tier_changed"] * 2,
+        )
+        events, tier_bytes, all_bytes = cursor.fetchone()
+    share = tier_bytes / all_bytes if all_bytes else 0.0
+    return {
+        "total": info["total"],
+        "tier_changed_events": events,
+        "tier_changed_bytes": round(info["total"] * share),
+        "retention_hours": settings.NEXUS_OUTBOX_RETENTION_HOURS,
+    }
+
+
 def storage_summary() -> dict:
     """Everything the report and the dashboard show: counts, bytes per tier per
     system, the all-hot baseline and the reduction of primary-database bytes."""
@@ -207,7 +238,20 @@ def storage_summary() -> dict:
         for tier, size in info["by_tier"].items():
             db_by_tier[tier] = db_by_tier.get(tier, 0) + size
     hot_per_tweet = db_by_tier.get(Tier.HOT, 0) / counts[Tier.HOT] if counts[Tier.HOT] else None
-    baseline = round(hot_per_tweet * total_tweets) if hot_per_tweet is not None else None
+    baseline = None
+    scaled_per_tweet = None
+    outbox_hot = tables.get(OUTBOX_TABLE, {}).get("by_tier", {}).get(Tier.HOT, 0)
+    # Bytes no tier's rows account for (the pages of empty tables and indexes,
+    # rows of no tweet): an all-hot system has them too, so both sides count them.
+    fixed = db_total - sum(db_by_tier.get(tier, 0) for tier in Tier.values)
+    if counts[Tier.HOT]:
+        scaled = sum(
+            info["by_tier"].get(Tier.HOT, 0)
+            for name, info in tables.items()
+            if not name.startswith("_") and name not in {OUTBOX_TABLE, QUEUE_TABLE}
+        )
+        scaled_per_tweet = scaled / counts[Tier.HOT]
+        baseline = round(scaled_per_tweet * total_tweets) + outbox_hot + fixed
     per_tweet = {tier: round(db_by_tier.get(tier, 0) / counts[tier]) if counts[tier] else None for tier in counts}
     return {
         "database": connection.vendor,
@@ -226,9 +270,16 @@ def storage_summary() -> dict:
         "baseline_all_hot": {
             "primary_db": baseline,
             "hot_bytes_per_tweet": round(hot_per_tweet) if hot_per_tweet is not None else None,
+            "scaled_bytes_per_tweet": round(scaled_per_tweet) if scaled_per_tweet is not None else None,
+            "outbox_bytes": outbox_hot,
+            "fixed_bytes": fixed,
             "how": "measured bytes of the hot tweets' rows (all tables, indexes and TOAST, attributed by "
-            "pg_column_size) per hot tweet, times the number of tweets",
+            "pg_column_size) per hot tweet, times the number of tweets; the outbox is not scaled (it holds "
+            "only the retention window: the hot tweets' events, as measured) and the lifecycle queue counts 0 "
+            "(it would not exist); bytes no tier's rows account for (empty tables' pages) count on both sides "
+            "as measured",
         },
+        "outbox": outbox_tier_changed(tables.get(OUTBOX_TABLE)),
         "reduction": {
             "primary_db_bytes_saved": (baseline - db_total) if baseline else None,
             "primary_db_percent": round(100.0 * (1 - db_total / baseline), 1) if baseline else None,

@@ -13,12 +13,12 @@ from django.utils import timezone
 
 from lifecycle.models import LifecycleTask
 from lifecycle.selectors import queue_backlog, tier_counts
-from tweets.models import Tweet, TweetVersion
+from tweets.models import OutboxEvent, Tweet, TweetVersion
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_seed_then_run_then_report(anon_client, on_postgres):
+def test_seed_then_run_then_report(anon_client, on_postgres, settings):
     out = io.StringIO()
     call_command("seed_synthetic", days=100, per_day=3, users=4, seed=7, stdout=out, stderr=io.StringIO())
     assert "seeded 300 tweets" in out.getvalue()
@@ -51,13 +51,30 @@ def test_seed_then_run_then_report(anon_client, on_postgres):
     assert len(versions) >= 2
 
     out = io.StringIO()
-    call_command("storage_report", json=True, stdout=out)
+    call_command("storage_report", json=True, vacuum=on_postgres, stdout=out, stderr=io.StringIO())
     report = json.loads(out.getvalue())
     assert report["tweets"]["by_tier"] == counts
     assert report["object_store"]["objects"] == counts["warm"] + counts["cold"]
     assert report["object_store"]["by_tier"]["warm"] > 0 and report["object_store"]["by_tier"]["cold"] > 0
     assert report["baseline_all_hot"]["primary_db"] > 0
+    # The seed leaves no event the outbox retention would have purged.
+    kept_from = now - timedelta(hours=settings.NEXUS_OUTBOX_RETENTION_HOURS) - timedelta(minutes=5)
+    assert not OutboxEvent.objects.filter(at__lt=kept_from).exists()
     if on_postgres:
+        tables = report["primary_db"]["tables"]
+        base = report["baseline_all_hot"]
+        # Baseline: the tables that grow with the tweets kept, scaled from the hot tweets; the
+        # outbox as the hot tweets hold it (its retention window); no lifecycle queue.
+        scaled = sum(
+            info["by_tier"].get("hot", 0)
+            for name, info in tables.items()
+            if name not in {"tweets_outboxevent", "lifecycle_lifecycletask"}
+        )
+        assert base["outbox_bytes"] == tables["tweets_outboxevent"]["by_tier"].get("hot", 0)
+        fixed = report["primary_db"]["total"] - sum(report["primary_db"]["by_tier"].get(t, 0) for t in counts)
+        assert base["fixed_bytes"] == fixed >= 0
+        assert abs(base["primary_db"] - (scaled * 300 / counts["hot"] + base["outbox_bytes"] + fixed)) <= 1
+        assert report["outbox"]["tier_changed_events"] == counts["warm"] + counts["cold"]  # one per move
         per_tweet = report["primary_db"]["per_tweet_by_tier"]
         assert per_tweet["cold"] < per_tweet["warm"] < per_tweet["hot"]
         assert report["reduction"]["primary_db_percent"] > 0

@@ -40,7 +40,8 @@ class Command(BaseCommand):
     help = (
         "Make backdated synthetic tweets: --days D of history ending now, --per-day N tweets a day, by --users U "
         "users. About 10%% are edited once or twice within the edit window (extra versions), 8%% are replies; "
-        "each gets hashtags, simple-history rows, outbox events, engagement counters (when the engagement app's "
+        "each gets hashtags, simple-history rows, outbox events (those younger than NEXUS_OUTBOX_RETENTION_HOURS: "
+        "a running system's retention job has purged the older ones), engagement counters (when the engagement app's "
         "TweetCounters table exists) and its lifecycle queue row, written with bulk inserts. Run "
         "`lifecycle_run` afterwards to migrate what is due."
     )
@@ -86,6 +87,7 @@ class Command(BaseCommand):
     @transaction.atomic
     def _batch(self, moments, offset, worker, authors, rng, recent, counters_model) -> int:
         window = timedelta(seconds=settings.NEXUS_EDIT_WINDOW_SECONDS)
+        outbox_kept_from = timezone.now() - timedelta(hours=settings.NEXUS_OUTBOX_RETENTION_HOURS)
         history_model = Tweet.history.model
         contents: dict[str, TweetContent] = {}
         tweets, versions, tags, history, events, tasks, counters = [], [], [], [], [], [], []
@@ -127,6 +129,8 @@ class Command(BaseCommand):
                     )
                 )
                 history.append(self._history(history_model, tweet, text, number, at, author.pk))
+                if at < outbox_kept_from:
+                    continue  # the outbox retention job would have purged it by now
                 events.append(
                     OutboxEvent(
                         txid=txid,

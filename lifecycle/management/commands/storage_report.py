@@ -23,7 +23,9 @@ class Command(BaseCommand):
         "REDIS_URL is set). Object store: the sizes of the archive objects, listed from the store. "
         "Baseline: the measured primary-database bytes of the hot tweets divided by their number (bytes per "
         "never-slimmed tweet, indexes and TOAST included) times the number of all tweets: what the data set "
-        "would occupy if every tweet were still hot. Run with --vacuum to VACUUM FULL the measured tables "
+        "would occupy if every tweet were still hot; the outbox is not scaled (it holds only its retention "
+        "window, the hot tweets' events) and the lifecycle queue counts 0 (without a lifecycle it would not "
+        "exist). Run with --vacuum to VACUUM FULL the measured tables "
         "first, so dead row versions left by the migrations are not counted (autovacuum makes that space "
         "reusable in production). On SQLite, table bytes come from dbstat (or the file size) and tiers are "
         "split by row count, because SQLite cannot measure a row's size."
@@ -75,6 +77,12 @@ class Command(BaseCommand):
             f"  ({base['hot_bytes_per_tweet']} B/tweet)"
         )
         out(f"  how: {base['how']}")
+        outbox = s.get("outbox")
+        if outbox:
+            out(
+                f"outbox: {_mib(outbox['total'])}, of which {outbox['tier_changed_events']} tweet.tier_changed "
+                f"events {_mib(outbox['tier_changed_bytes'])} (purged after {outbox['retention_hours']} h)"
+            )
         red = s["reduction"]
         out(
             f"reduction of primary-database bytes: {red['primary_db_percent']}%"
