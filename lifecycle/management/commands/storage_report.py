@@ -74,7 +74,8 @@ class Command(BaseCommand):
         base = s["baseline_all_hot"]
         out(
             f"\nall-hot baseline (primary database): {_mib(base['primary_db'])}"
-            f"  ({base['hot_bytes_per_tweet']} B/tweet)"
+            f"  ({base['scaled_bytes_per_tweet']} B/tweet scaled, outbox {_mib(base['outbox_bytes']).strip()}, "
+            f"fixed {_mib(base['fixed_bytes']).strip()})"
         )
         out(f"  how: {base['how']}")
         outbox = s.get("outbox")
