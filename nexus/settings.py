@@ -165,6 +165,14 @@ if DATABASE_URL:
             conn_health_checks=True,
         )
     }
+    if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        # The ORM's client-side binding never prepares; the few hot statements
+        # run through nexus.db.prepared_cursor are prepared on the server on
+        # their second use per connection. Off for a pooler that cannot keep
+        # prepared statements (PgBouncer < 1.21 in transaction mode).
+        DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
+            1 if env_bool("DB_PREPARED_STATEMENTS", True) else None
+        )
 else:
     if PRODUCTION:
         raise ImproperlyConfigured("DATABASE_URL must be set when NEXUS_PRODUCTION is on")

@@ -19,6 +19,7 @@ from engagement.services import engagement_tweet_visibility_changed
 from lifecycle.selectors import archived_record
 from lifecycle.services import lifecycle_schedule, lifecycle_tasks_build
 from media.services import media_check_attachable
+from nexus.db import prepared_cursor
 from nexus.errors import Conflict, PreconditionFailed
 from tweets import cache as tweet_cache
 from tweets.models import (
@@ -324,7 +325,7 @@ def _tweet_insert_one_statement(tweet: Tweet, *, tags: list[str], idempotency_ke
     }
     hashtag_sql, hashtag_params = hashtag_uses_ctes(source="tag_change", at=tweet.created_at)
     sql = TWEET_CREATE_SQL.format(hashtag_uses=hashtag_sql)
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         for _attempt in range(3):
             cursor.execute(sql, params | hashtag_params)
             if cursor.fetchone() is not None:

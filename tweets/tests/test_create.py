@@ -138,6 +138,10 @@ def test_posting_is_a_bounded_number_of_queries(client_alice, user, django_asser
     if connection.vendor == "postgresql":
         # The whole create is one statement, in autocommit: no BEGIN, no COMMIT.
         assert [q["sql"].split()[0] for q in captured] == ["WITH"], [q["sql"][:60] for q in captured]
+        # ... and prepared on the server once this connection has used it (DB_PREPARED_STATEMENTS).
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%%INTO tweets_tweet %%'")
+            assert cursor.fetchone()[0] == 1
 
 
 def _rows_written(tweet_id: int) -> dict:
