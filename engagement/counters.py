@@ -610,16 +610,11 @@ def _counters_refresh(tweet_ids: list[int]) -> None:
     engagement_vectors_update(counts=sums)  # analytics: keeps the similarity index current
 
 
-def _flushed_counts_many(tweet_ids: list[int]) -> dict[int, Counts]:
-    out = {i: zero_counts() for i in tweet_ids}
-    for row in TweetCounters.objects.filter(tweet_id__in=tweet_ids):
-        out[row.tweet_id] = row.as_dict()
-    return out
-
-
 def _pg_fallback_counts(tweet_ids: list[int]) -> dict[int, Counts]:
-    """Redis unreachable: facts for what has facts, the flushed counters for views."""
-    out = _flushed_counts_many(tweet_ids)
+    """Redis unreachable: facts for what has facts, the flushed slots for views
+    (their sum, not the TweetCounters row: a cold tweet has none, see
+    engagement.lifecycle)."""
+    out = _db_counts_many(tweet_ids)
     for tweet_id, counts in fact_counts(tweet_ids).items():
         out[tweet_id].update(counts)
     return out

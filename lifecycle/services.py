@@ -21,6 +21,7 @@ from django.db.models import Exists, F, Func, OuterRef
 from django.utils import timezone
 
 from analytics.services import engagement_vector_release
+from engagement.lifecycle import tweet_counters_release
 from engagement.selectors import metrics_for_many
 from lifecycle.archive import (
     archive_delete,
@@ -299,8 +300,9 @@ def tweet_slim_cold(*, tweet: Tweet, release_warm: bool = True) -> None:
     archive ref: the key derives from it), state "archived", the moderation
     columns, and in_reply_to_id / quote_of_id (NULL for most tweets, and what
     un-counts a removed reply on its parent). Dropped besides the content:
-    the hashtag rows and the engagement vector (similarity covers hot and
-    warm only). `release_warm=False`: a hot → cold move wrote no warm object."""
+    the hashtag rows, the engagement vector (similarity covers hot and warm
+    only) and the flushed counter sum (engagement.lifecycle: the counter
+    slots stay, the final counts are in the archive). `release_warm=False`: a hot → cold move wrote no warm object."""
     old_key = tweet_archive_key(tweet) if release_warm else ""
     key = archive_key(tweet.id, Tier.COLD)
     Tweet.objects.filter(pk=tweet.id).update(
@@ -315,6 +317,7 @@ def tweet_slim_cold(*, tweet: Tweet, release_warm: bool = True) -> None:
     )
     TweetHashtag.objects.filter(tweet_id=tweet.id).delete()
     engagement_vector_release(tweet_id=tweet.id)
+    tweet_counters_release(tweet_id=tweet.id)
     _history_release(tweet.id)
     tweet.tier, tweet.state, tweet.archive_key = Tier.COLD, TweetState.ARCHIVED, ""
     event_record(type=EventType.TIER_CHANGED, tweet=tweet)

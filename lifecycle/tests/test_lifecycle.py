@@ -365,3 +365,34 @@ def test_an_archived_record_is_read_from_the_store_once_then_served_from_the_cac
         assert anon_client.get(f"/api/v1/tweets/{ids[0]}").json()["text"] == tweets["warm"]["text"]
 
     assert sorted(reads) == sorted(archive_key(int(i), tier) for i, tier in zip(ids, ("warm", "cold"), strict=True))
+
+
+def test_a_cold_tweet_keeps_its_counts_without_its_counters_row(client_alice, client_bob, anon_client):
+    from engagement import counters
+    from engagement.models import CounterSlot, TweetCounters
+
+    tweet_id = int(_post(client_alice, "counted then cold")["id"])
+    assert client_bob.post(f"/api/v1/tweets/{tweet_id}/like").status_code == 200
+    assert client_bob.post("/api/v1/views", {"tweet_ids": [tweet_id]}, format="json").status_code == 202
+    counters.counters_flush()
+    assert TweetCounters.objects.filter(tweet_id=tweet_id).exists()
+    _age(tweet_id, days=100)
+
+    services.lifecycle_run_due()
+
+    row = Tweet.objects.get(pk=tweet_id)
+    assert row.tier == "cold"
+    assert not TweetCounters.objects.filter(tweet_id=tweet_id).exists()  # the derived sum is gone
+    assert CounterSlot.objects.filter(tweet_id=tweet_id).exists()  # the counter state is not
+    assert archive_document(row)["final_metrics"]["likes"] == 1
+    expected = {"likes": 1, "retweets": 0, "replies": 0, "quotes": 0, "views": 1}
+    assert anon_client.get(f"/api/v1/tweets/{tweet_id}").json()["metrics"] == expected
+    # Redis unreachable: the fallback sums the slots, so the views survive the missing row.
+    assert counters._pg_fallback_counts([tweet_id])[tweet_id] == expected
+
+    # A like on the cold tweet still counts, and the next flush writes the sum again.
+    response = client_alice.post(f"/api/v1/tweets/{tweet_id}/like")
+    assert response.json() == {"liked": True, "likes": 2}
+    counters.counters_flush()
+    assert TweetCounters.objects.get(tweet_id=tweet_id).likes == 2
+    assert Tweet.objects.get(pk=tweet_id).tier == "cold"
