@@ -17,9 +17,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db.models.signals import post_delete, post_save
+from django_redis import get_redis_connection
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication, get_authorization_header
 from rest_framework.authtoken.models import Token
+
+from nexus.throttling import SAFE_METHODS, WRITE_COUNTED_ATTR, token_subject, write_rate, write_window_queue
 
 CACHE_PREFIX = "auth:token:v1:"
 # Loaded from the cache; any other field is deferred and loads from the database
@@ -38,6 +41,22 @@ def _cache_get(key: str) -> dict | None:
         return cache.get(token_cache_key(key))
     except Exception:  # the cache is an optimisation: fall back to the database
         return None
+
+
+def _cache_get_counting_write(key: str, request) -> dict | None:
+    """`_cache_get`, and this write counted for the rate limit, in one Redis
+    round trip (every write pays both, so they travel together); the throttle
+    reads the count from the request. On a Redis error neither happens here:
+    the user comes from the database and the throttle counts (or fails open)."""
+    try:
+        pipe = get_redis_connection("default").pipeline(transaction=False)
+        pipe.get(cache.make_key(token_cache_key(key)))
+        write_window_queue(pipe, subject=token_subject(key), duration=write_rate()[1])
+        raw, count, _ = pipe.execute()
+    except Exception:
+        return None
+    setattr(request, WRITE_COUNTED_ATTR, int(count))
+    return None if raw is None else cache.client.decode(raw)
 
 
 def _cache_set(key: str, values: dict) -> None:
@@ -71,12 +90,15 @@ class BearerTokenAuthentication(TokenAuthentication):
             key = parts[1].decode()
         except UnicodeError as exc:
             raise exceptions.AuthenticationFailed("Invalid token header: token is not ASCII.") from exc
-        return self.authenticate_credentials(key)
+        return self.authenticate_credentials(key, request)
 
-    def authenticate_credentials(self, key: str):
+    def authenticate_credentials(self, key: str, request=None):
         if settings.NEXUS_AUTH_CACHE_SECONDS <= 0:
             return super().authenticate_credentials(key)
-        cached = _cache_get(key)
+        if settings.REDIS_URL and request is not None and request.method not in SAFE_METHODS:
+            cached = _cache_get_counting_write(key, request)
+        else:
+            cached = _cache_get(key)
         if cached is None:
             user, token = super().authenticate_credentials(key)  # 401 for unknown keys and inactive users
             _cache_set(key, {f: getattr(user, f) for f in USER_FIELDS})
