@@ -235,6 +235,32 @@ return v
 """
 )
 
+# KEYS: gen, then one counters hash per tweet. Returns, per tweet, 1 and its
+# values (o + p - n, in METRICS order) when loaded in this generation, or 0
+# and zeros. Summed in Redis: one small reply instead of 16 fields per
+# tweet, which for a batch of 100 was most of the request's CPU.
+_COUNTS = (
+    """
+local gen = redis.call('GET', KEYS[1])
+local out = {}
+for i = 2, #KEYS do
+  local v = redis.call('HMGET', KEYS[i], '_g', """
+    + ", ".join(f"'{field}'" for field in HASH_FIELDS)
+    + f""")
+  local loaded = gen and v[1] == gen
+  table.insert(out, loaded and 1 or 0)
+  for m = 0, {len(METRICS) - 1} do
+    if loaded then
+      table.insert(out, tonumber(v[2 + 3 * m] or '0') + tonumber(v[3 + 3 * m] or '0') - tonumber(v[4 + 3 * m] or '0'))
+    else
+      table.insert(out, 0)
+    end
+  end
+end
+return out
+"""
+)
+
 # KEYS: gen, counters hash, verify zset; ARGV: candidate generation, tweet id, hash ttl, now.
 # A tweet created just now: mint the generation if this Redis has none and
 # install the tweet at zero (nothing in PostgreSQL can count for it yet),
@@ -423,16 +449,14 @@ def _redis_load(r, tweet_ids: list[int]) -> dict[int, Counts]:
 
 
 def _redis_counts_many(r, tweet_ids: list[int]) -> dict[int, Counts]:
-    pipe = r.pipeline(transaction=False)
-    pipe.get(_gen_key())
-    for tweet_id in tweet_ids:
-        pipe.hmget(_hash_key(tweet_id), ["_g", *HASH_FIELDS])
-    gen, *rows = pipe.execute()
+    flat = _script(r, _COUNTS)(keys=[_gen_key(), *[_hash_key(i) for i in tweet_ids]])
     out: dict[int, Counts] = {}
     missing = []
-    for tweet_id, row in zip(tweet_ids, rows, strict=True):
-        if gen is not None and row[0] == gen:
-            out[tweet_id] = _state_counts(_parse_state(row[1:]))
+    width = 1 + len(METRICS)
+    for k, tweet_id in enumerate(tweet_ids):
+        row = flat[k * width : (k + 1) * width]
+        if row[0] == 1:
+            out[tweet_id] = dict(zip(METRICS, row[1:], strict=True))
         else:
             missing.append(tweet_id)
     if missing:
