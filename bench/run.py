@@ -61,6 +61,11 @@ class Config:
     web_threads: int = int(env("BENCH_WEB_THREADS", "4"))
     connections: int = int(env("BENCH_CONNECTIONS", "16"))
     wrk_threads: int = int(env("BENCH_WRK_THREADS", "2"))
+    # Every Nth request of a wrk thread asks for "Connection: close" (0: never):
+    # gunicorn's workers split keep-alive connections at accept time, once and
+    # often lopsidedly (all 16 on one worker was seen), so without reconnects a
+    # run measured one core's worth of one server or the other at random.
+    reconnect_every: int = int(env("BENCH_RECONNECT_EVERY", "100"))
     users: int = int(env("BENCH_USERS", "100" if QUICK else "1000"))
     synth_days: int = int(env("BENCH_SYNTH_DAYS", "120"))
     synth_per_day: int = int(env("BENCH_SYNTH_PER_DAY", "5" if QUICK else "20"))
@@ -270,6 +275,7 @@ def wrk_start(base, paths, *, method="GET", tokens=None, body=False, rate=0, sec
         "BENCH_NONCE": f"{os.getpid()}-{time.time_ns()}",
         "BENCH_RATE": str(rate),
         "BENCH_THREADS": str(CFG.wrk_threads),
+        "BENCH_RECONNECT_EVERY": str(CFG.reconnect_every),
     }
     cmd = [
         "wrk",

@@ -18,6 +18,7 @@ local tokens_file = os.getenv("BENCH_TOKENS")
 local body_kind = os.getenv("BENCH_BODY") or ""
 local nonce = os.getenv("BENCH_NONCE") or "0"
 local rate = tonumber(os.getenv("BENCH_RATE") or "0") or 0
+local reconnect_every = tonumber(os.getenv("BENCH_RECONNECT_EVERY") or "100") or 100
 local threads_n = tonumber(os.getenv("BENCH_THREADS") or "1") or 1
 
 local function read_lines(path)
@@ -91,6 +92,12 @@ end
 function request()
   n = n + 1
   local headers = {}
+  if reconnect_every > 0 and n % reconnect_every == 0 then
+    -- gunicorn's workers split keep-alive connections once, at accept time,
+    -- and unevenly; a periodic reconnect lets connections drift to the less
+    -- busy worker (both servers pay the same reconnect).
+    headers["Connection"] = "close"
+  end
   if #tokens > 0 then
     -- In order over all users across threads: request k of the run comes from
     -- user k mod #tokens.
