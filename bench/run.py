@@ -66,6 +66,8 @@ class Config:
     # often lopsidedly (all 16 on one worker was seen), so without reconnects a
     # run measured one core's worth of one server or the other at random.
     reconnect_every: int = int(env("BENCH_RECONNECT_EVERY", "100"))
+    # Seconds of unmeasured warm-up reads before each scenario pair (Bench.warm_up).
+    warmup: int = int(env("BENCH_WARMUP", "2"))
     users: int = int(env("BENCH_USERS", "100" if QUICK else "1000"))
     synth_days: int = int(env("BENCH_SYNTH_DAYS", "120"))
     synth_per_day: int = int(env("BENCH_SYNTH_PER_DAY", "5" if QUICK else "20"))
@@ -412,6 +414,21 @@ class Bench:
     results: list[dict] = field(default_factory=list)
     profiles: dict[str, dict] = field(default_factory=dict)
     baseline_ids: list[int] = field(default_factory=list)
+    # A cached hot tweet: what the warm-up reads (set once tweets are seeded).
+    warmup_tweet_id: int | None = None
+
+    def warm_up(self, server: str) -> None:
+        """Before each measured run, CFG.warmup seconds of authenticated reads of
+        one cached tweet over all the bench tokens (baseline: one item), so both
+        servers are measured in steady state (connections open, every token in
+        the token cache) without touching the scenario's own data: a warm or
+        cold tweet's first read must still hydrate it inside the measurement."""
+        if CFG.warmup <= 0:
+            return
+        if server == self.baseline and self.baseline_ids:
+            wrk(self.baseline, [f"/items/{self.baseline_ids[0]}"], seconds=CFG.warmup)
+        elif server == self.nexus and self.warmup_tweet_id is not None:
+            wrk(self.nexus, [f"/api/v1/tweets/{self.warmup_tweet_id}"], tokens=self.tokens, seconds=CFG.warmup)
 
     def pair(
         self,
@@ -427,8 +444,10 @@ class Bench:
         if CFG.only and name not in CFG.only and not name.startswith("scale_"):
             return {}
         base_view, base_kwargs = baseline
+        self.warm_up(self.baseline)
         log(f"{name}: baseline {base_view}")
         base = wrk(self.baseline, **base_kwargs)
+        self.warm_up(self.nexus)
         log(f"{name}: nexus ({label})")
         prof = profile_start(name, self.nexus_master)
         nex = wrk(self.nexus, **nexus)
@@ -514,6 +533,7 @@ def main_scenarios(bench: Bench, tokens: list[str], lifecycle: dict | None) -> N
     hot = hot_ids[:100]
     for tid in hot:
         http("GET", f"{bench.nexus}/api/v1/tweets/{tid}", token=tokens[0])
+    bench.warmup_tweet_id = hot[0]
     bench.pair(
         "post",
         "POST /api/v1/tweets",
