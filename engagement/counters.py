@@ -664,6 +664,12 @@ def counts_get_many(tweet_ids: Iterable[int]) -> dict[int, Counts]:
         return _pg_fallback_counts(ids)
 
 
+def loaded_here(tweet_id: int) -> bool:
+    """True when this process saw the tweet's counters loaded in Redis, so a
+    like needs no event_prepare (a stale entry is caught by the apply script)."""
+    return uses_redis() and tweet_id in _loaded
+
+
 def event_prepare(*, tweet_id: int, is_new: bool = False) -> None:
     """Call before writing a like/retweet fact: loads the tweet's counters if
     this Redis does not have them yet (module docstring, Rebuild). A tweet

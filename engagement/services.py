@@ -11,6 +11,7 @@ from rest_framework.exceptions import NotFound
 
 from engagement import counters
 from engagement.models import Like, Retweet
+from nexus.db import prepared_cursor
 
 
 def _visible_or_404(tweet_id: int, user) -> None:
@@ -39,16 +40,51 @@ def _fact_write(model: type[Model], *, user_id: int, tweet_id: int, on: bool) ->
         return cursor.rowcount == 1
 
 
+# The visibility check and the fact's write as one statement; returns
+# (visible, changed).
+FACT_WRITE_IF_VISIBLE_SQL = {
+    True: (
+        "WITH target AS ({visible}), written AS ("
+        "INSERT INTO {table} (user_id, tweet_id, created_at) SELECT %(user_id)s, id, %(now)s FROM target "
+        "ON CONFLICT (user_id, tweet_id) DO NOTHING RETURNING 1) "
+        "SELECT EXISTS (SELECT 1 FROM target), EXISTS (SELECT 1 FROM written)"
+    ),
+    False: (
+        "WITH target AS ({visible}), written AS ("
+        "DELETE FROM {table} WHERE user_id = %(user_id)s AND tweet_id IN (SELECT id FROM target) RETURNING 1) "
+        "SELECT EXISTS (SELECT 1 FROM target), EXISTS (SELECT 1 FROM written)"
+    ),
+}
+
+
+def _fact_write_if_visible(model: type[Model], *, user_id: int, tweet_id: int, on: bool) -> tuple[bool, bool]:
+    from tweets.selectors import VISIBLE_TWEET_SQL
+
+    sql = FACT_WRITE_IF_VISIBLE_SQL[on].format(visible=VISIBLE_TWEET_SQL, table=model._meta.db_table)
+    with prepared_cursor() as cursor:
+        cursor.execute(sql, {"user_id": user_id, "tweet_id": tweet_id, "now": timezone.now()})
+        visible, changed = cursor.fetchone()
+    return visible, changed
+
+
 def _fact_set(model: type[Model], metric: str, *, user, tweet_id: int, on: bool) -> int:
-    _visible_or_404(tweet_id, user)
     deltas = {metric: 1 if on else -1}
-    counters.event_prepare(tweet_id=tweet_id)
-    # The database backend counts in the fact's transaction; with Redis the
-    # fact is a single autocommitted statement (no BEGIN/COMMIT round trips).
-    with transaction.atomic() if not counters.uses_redis() else nullcontext():
-        changed = _fact_write(model, user_id=user.pk, tweet_id=tweet_id, on=on)
-        if changed:
-            counters.event_in_transaction(tweet_id=tweet_id, deltas=deltas)
+    if connection.vendor == "postgresql" and counters.loaded_here(tweet_id):
+        # The tweet's counters are loaded (no event_prepare to run before the
+        # fact), so its visibility is checked by the statement that writes the
+        # fact: one round trip instead of a cache read and then the write.
+        visible, changed = _fact_write_if_visible(model, user_id=user.pk, tweet_id=tweet_id, on=on)
+        if not visible:
+            raise NotFound("No such tweet.")
+    else:
+        _visible_or_404(tweet_id, user)
+        counters.event_prepare(tweet_id=tweet_id)
+        # The database backend counts in the fact's transaction; with Redis the
+        # fact is a single autocommitted statement (no BEGIN/COMMIT round trips).
+        with transaction.atomic() if not counters.uses_redis() else nullcontext():
+            changed = _fact_write(model, user_id=user.pk, tweet_id=tweet_id, on=on)
+            if changed:
+                counters.event_in_transaction(tweet_id=tweet_id, deltas=deltas)
     counts = counters.event_after_commit(tweet_id=tweet_id, deltas=deltas) if changed else None
     if counts is None:
         counts = counters.counts_get_many([tweet_id])[tweet_id]

@@ -106,6 +106,15 @@ def tweet_records_get_many(tweet_ids: Iterable[int]) -> dict[int, dict]:
     return records
 
 
+# record_visible_to's rule as SQL, for a statement that must check and write
+# at once (engagement's like): the id of tweet %(tweet_id)s when the
+# authenticated user %(user_id)s may see it.
+VISIBLE_TWEET_SQL = (
+    "SELECT id FROM tweets_tweet WHERE id = %(tweet_id)s AND deleted_at IS NULL AND removed_at IS NULL "
+    "AND (state <> 'draft' OR author_id = %(user_id)s)"
+)
+
+
 def record_visible_to(record: dict, user) -> bool:
     if record["state"] != TweetState.DRAFT:
         return True

@@ -229,3 +229,27 @@ def test_likes_on_aged_tweets_still_count(client_bob, client_alice, user, target
     assert _like(client_bob, aged.id).json() == {"liked": True, "likes": 1}
     assert _like(client_alice, aged.id).json() == {"liked": True, "likes": 2}
     assert tweet_metrics(aged.id) == {"likes": 2, "retweets": 0, "replies": 0, "quotes": 0, "views": 0}
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_a_like_on_a_loaded_tweet_checks_visibility_in_its_own_statement(
+    client_alice, client_bob, make_user, make_client, user, django_assert_num_queries
+):
+    """Once this process has a tweet's counters loaded, a like is one statement
+    that checks visibility and writes the fact: it must still refuse a tweet
+    deleted since, and write nothing."""
+    tweet = make_tweet(user, "liked, then deleted")
+    assert _like(client_bob, tweet.id).status_code == 200  # loads the counters here
+    assert counters.loaded_here(tweet.id)
+    carol = make_client(make_user("carol"))
+    carol.get(f"/api/v1/tweets/{tweet.id}")  # carol's token is cached from here on
+    with django_assert_num_queries(1) as captured:
+        assert _like(carol, tweet.id).json()["likes"] == 2
+    assert captured.captured_queries[0]["sql"].startswith("WITH target AS")
+
+    tweet_delete(tweet_id=tweet.id, actor=user)
+    dave = make_client(make_user("dave"))
+    assert _like(dave, tweet.id).status_code == 404
+    assert client_bob.delete(f"/api/v1/tweets/{tweet.id}/like").status_code == 404
+    assert Like.objects.filter(tweet_id=tweet.id).count() == 2  # bob's and carol's, nothing for dave
