@@ -115,14 +115,14 @@ def hashtag_uses_changed(*, added: list[str], removed: list[str], at: datetime) 
     rows = sorted((tag, d) for tag, d in deltas.items() if d)  # tag order = lock order
     if not rows:
         return
-    hour = hour_of(at)
-    hours, stats = HashtagHour._meta.db_table, HashtagStat._meta.db_table
     if connection.vendor == "postgresql":
         # One round trip: this runs inside every post with a tag.
         with connection.cursor() as cursor:
             params = {"tags": [t for t, _ in rows], "deltas": [d for _, d in rows]}
             cursor.execute(HASHTAG_USES_SQL, {**params, **hashtag_uses_ctes(source="change", at=at)[1]})
         return
+    hour = hour_of(at)
+    hours, stats = HashtagHour._meta.db_table, HashtagStat._meta.db_table
     greatest = _greatest()
     used_at = connection.ops.adapt_datetimefield_value(at)
     with connection.cursor() as cursor:

@@ -21,6 +21,23 @@ class TweetContent(models.Model):
         return self.hash
 
 
+def _content_reference() -> models.ForeignKey:
+    """A tweet's or version's text. Null once the tweet leaves the hot tier:
+    the archive holds the content. No plain FK index: warm and cold rows hold
+    NULL here, so a partial index (in each Meta) serves the lifecycle's "is
+    this content still used?" for a fraction of the bytes, and no
+    varchar_pattern_ops twin is built."""
+    return models.ForeignKey(
+        TweetContent,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        db_column="content_hash",
+        db_index=False,
+        related_name="+",
+    )
+
+
 class TweetState(models.TextChoices):
     DRAFT = "draft"
     PUBLISHED = "published"
@@ -52,19 +69,7 @@ class TweetQuerySet(models.QuerySet):
 class Tweet(models.Model):
     id = models.BigIntegerField(primary_key=True, default=next_id, editable=False)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="tweets")
-    # Null once the tweet leaves the hot tier: the archive holds the content.
-    # No plain FK index: warm and cold rows hold NULL here, so a partial
-    # index (in Meta) serves the lifecycle's "is this content still used?" for
-    # a fraction of the bytes, and no varchar_pattern_ops twin is built.
-    content = models.ForeignKey(
-        TweetContent,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        db_column="content_hash",
-        db_index=False,
-        related_name="+",
-    )
+    content = _content_reference()
     media_ids = models.JSONField(default=list, blank=True)
     state = models.CharField(max_length=10, choices=TweetState.choices, default=TweetState.PUBLISHED)
     version = models.PositiveIntegerField(default=1)
@@ -120,18 +125,7 @@ class TweetVersion(models.Model):
 
     tweet = models.ForeignKey(Tweet, on_delete=models.CASCADE, related_name="versions")
     version = models.PositiveIntegerField()
-    # No plain FK index: warm and cold rows hold NULL here, so a partial
-    # index (in Meta) serves the lifecycle's "is this content still used?" for
-    # a fraction of the bytes, and no varchar_pattern_ops twin is built.
-    content = models.ForeignKey(
-        TweetContent,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        db_column="content_hash",
-        db_index=False,
-        related_name="+",
-    )
+    content = _content_reference()
     media_ids = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(
