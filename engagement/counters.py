@@ -76,6 +76,7 @@ from redis.exceptions import RedisError
 
 from analytics.services import engagement_vectors_update
 from engagement.models import METRICS, CounterRepair, CounterSlot, EngagementBucket, Like, Retweet, TweetCounters
+from nexus.redis_batch import redis_write
 from nexus.snowflake import next_id
 
 logger = logging.getLogger(__name__)
@@ -678,13 +679,22 @@ def event_prepare(*, tweet_id: int, is_new: bool = False) -> None:
         return
     try:
         if is_new:
-            r = _redis()
-            _script(r, _START)(
-                keys=[_gen_key(), _hash_key(tweet_id), _verify_key()],
-                args=[f"r{next_id()}", tweet_id, HASH_TTL, time.time()],
-                client=r,
+            _redis()  # the breaker: while Redis is failing, do not even queue the start
+            # EVAL, not EVALSHA: it may travel in a batch (nexus.redis_batch),
+            # where a NOSCRIPT after a Redis restart could not be retried.
+            redis_write(
+                "EVAL",
+                _START,
+                3,
+                _gen_key(),
+                _hash_key(tweet_id),
+                _verify_key(),
+                f"r{next_id()}",
+                tweet_id,
+                HASH_TTL,
+                time.time(),
+                on_reply=lambda reply: _started(tweet_id, reply),
             )
-            _loaded.add([tweet_id])
             return
         r = _redis()
         pipe = r.pipeline(transaction=False)
@@ -697,6 +707,13 @@ def event_prepare(*, tweet_id: int, is_new: bool = False) -> None:
             _redis_load(r, [tweet_id])
     except RedisError as exc:
         _redis_failed(exc, "counters not preloaded")
+
+
+def _started(tweet_id: int, reply) -> None:
+    if isinstance(reply, RedisError):
+        _redis_failed(reply, "counters not started")
+    else:
+        _loaded.add([tweet_id])
 
 
 def event_in_transaction(*, tweet_id: int, deltas: Counts) -> None:

@@ -53,10 +53,10 @@ def lifecycle_due_times(published_at: datetime) -> dict[str, datetime]:
     return {Target.WARM: warm, Target.COLD: cold}
 
 
-def lifecycle_tasks_build(*, tweet_id: int, published_at: datetime) -> list[LifecycleTask]:
-    """The queue row of a newly published tweet: its next move, to warm (the
-    warm move retargets the same row to cold)."""
-    return [LifecycleTask(tweet_id=tweet_id, target=Target.WARM, due_at=lifecycle_due_times(published_at)[Target.WARM])]
+def lifecycle_task_build(*, tweet_id: int, published_at: datetime) -> LifecycleTask:
+    """The queue row of a newly published tweet (one per tweet: its primary
+    key): its next move, to warm (the warm move retargets the row to cold)."""
+    return LifecycleTask(tweet_id=tweet_id, target=Target.WARM, due_at=lifecycle_due_times(published_at)[Target.WARM])
 
 
 def lifecycle_schedule(*, tweet_id: int, published_at: datetime) -> None:
@@ -64,7 +64,7 @@ def lifecycle_schedule(*, tweet_id: int, published_at: datetime) -> None:
     transaction that publishes the tweet, so a published tweet always has its
     queue row and a rolled-back one never does."""
     LifecycleTask.objects.bulk_create(
-        lifecycle_tasks_build(tweet_id=tweet_id, published_at=published_at), ignore_conflicts=True
+        [lifecycle_task_build(tweet_id=tweet_id, published_at=published_at)], ignore_conflicts=True
     )
 
 

@@ -166,6 +166,9 @@ if DATABASE_URL:
         )
     }
     if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        # Django's backend, minus the per-request ping of a connection that
+        # just finished a request cleanly (nexus/postgresql/base.py).
+        DATABASES["default"]["ENGINE"] = "nexus.postgresql"
         # The ORM's client-side binding never prepares; the few hot statements
         # run through nexus.db.prepared_cursor are prepared on the server on
         # their second use per connection. Off for a pooler that cannot keep
@@ -173,7 +176,10 @@ if DATABASE_URL:
         DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
             1 if env_bool("DB_PREPARED_STATEMENTS", True) else None
         )
-else:
+# A connection that finished a request cleanly this recently is not pinged
+# before the next one's first query (0: ping on every request, as Django does).
+DB_HEALTH_CHECK_BYPASS_SECONDS = env_float("DB_HEALTH_CHECK_BYPASS_SECONDS", 0.5)
+if not DATABASE_URL:
     if PRODUCTION:
         raise ImproperlyConfigured("DATABASE_URL must be set when NEXUS_PRODUCTION is on")
     DATABASES = {

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.core.cache import cache
+
+from nexus.redis_batch import redis_batch, redis_write
 
 KEY_PREFIX = "tweet:v1:"
 
@@ -27,15 +30,26 @@ def tweet_cache_get_many(tweet_ids: Iterable[int]) -> dict[int, dict]:
 
 
 def tweet_cache_set_many(records: dict[int, tuple[dict, int]]) -> None:
-    """records: id -> (record, ttl seconds)."""
+    """records: id -> (record, ttl seconds). On Redis, one round trip, or none
+    of its own inside a caller's `redis_batch`."""
     if not records:
         return
-    # One round trip; the batch expires with its youngest member's deadline.
+    if settings.REDIS_URL:
+        with redis_batch():
+            for tweet_id, (record, ttl) in records.items():
+                key = cache.make_key(tweet_cache_key(tweet_id))
+                redis_write("SET", key, cache.client.encode(record), "EX", int(ttl), on_reply=_ignore)
+        return
+    # One call; the batch expires with its youngest member's deadline.
     ttl = min(ttl for _, ttl in records.values())
     try:
         cache.set_many({tweet_cache_key(i): record for i, (record, _) in records.items()}, ttl)
     except Exception:
         return
+
+
+def _ignore(reply) -> None:
+    """The cache is an optimisation: a failed write is a later miss."""
 
 
 def tweet_cache_delete(tweet_id: int) -> None:

@@ -17,10 +17,11 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from analytics.services import hashtag_uses_changed, hashtag_uses_ctes
 from engagement.services import engagement_tweet_visibility_changed
 from lifecycle.selectors import archived_record
-from lifecycle.services import lifecycle_schedule, lifecycle_tasks_build
+from lifecycle.services import lifecycle_schedule, lifecycle_task_build
 from media.services import media_check_attachable
 from nexus.db import prepared_cursor
 from nexus.errors import Conflict, PreconditionFailed
+from nexus.redis_batch import redis_batch
 from tweets import cache as tweet_cache
 from tweets.models import (
     EventType,
@@ -250,8 +251,8 @@ WITH new_content AS (
     ON CONFLICT DO NOTHING
 ), queue AS (
     INSERT INTO lifecycle_lifecycletask (tweet_id, target, due_at, attempts, last_error)
-    SELECT id, task.target, task.due_at, 0, '' FROM tweet,
-        unnest(%(queue_targets)s::varchar[], %(queue_due)s::timestamptz[]) AS task (target, due_at)
+    SELECT id, %(queue_target)s::varchar, %(queue_due)s::timestamptz, 0, '' FROM tweet
+    WHERE %(queue_target)s::varchar IS NOT NULL
     ON CONFLICT DO NOTHING
 ), idempotency AS (
     INSERT INTO tweets_idempotencykey (user_id, key, tweet_id, created_at)
@@ -288,7 +289,9 @@ def _tweet_insert(*, author, text, media_ids, in_reply_to_id, quote_of_id, draft
     needs_transaction = (
         not one_statement or connection.in_atomic_block or in_reply_to_id is not None or quote_of_id is not None
     )
-    with transaction.atomic() if needs_transaction else nullcontext():
+    # After the commit come two Redis writes (counters started, record cached):
+    # one round trip for both.
+    with redis_batch(), transaction.atomic() if needs_transaction else nullcontext():
         if one_statement:
             _tweet_insert_one_statement(tweet, tags=tags, idempotency_key=idempotency_key)
         else:
@@ -304,7 +307,7 @@ def _tweet_insert(*, author, text, media_ids, in_reply_to_id, quote_of_id, draft
 
 
 def _tweet_insert_one_statement(tweet: Tweet, *, tags: list[str], idempotency_key: str | None) -> None:
-    queue = lifecycle_tasks_build(tweet_id=tweet.id, published_at=tweet.published_at) if tweet.published_at else []
+    queue = lifecycle_task_build(tweet_id=tweet.id, published_at=tweet.published_at) if tweet.published_at else None
     params = {
         "id": tweet.id,
         "author_id": tweet.author_id,
@@ -319,8 +322,8 @@ def _tweet_insert_one_statement(tweet: Tweet, *, tags: list[str], idempotency_ke
         "quote_of_id": tweet.quote_of_id,
         "event_type": EventType.CREATED.value,
         "tags": tags,
-        "queue_targets": [task.target for task in queue],
-        "queue_due": [task.due_at for task in queue],
+        "queue_target": queue.target if queue else None,
+        "queue_due": queue.due_at if queue else None,
         "idempotency_key": idempotency_key,
     }
     hashtag_sql, hashtag_params = hashtag_uses_ctes(source="tag_change", at=tweet.created_at)

@@ -144,6 +144,34 @@ def test_posting_is_a_bounded_number_of_queries(client_alice, user, django_asser
             assert cursor.fetchone()[0] == 1
 
 
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)  # real commits: the after-commit writes run
+def test_posting_is_two_redis_round_trips(client_alice, monkeypatch):
+    from redis.connection import AbstractConnection
+
+    from engagement import counters
+    from tweets.cache import tweet_cache_get_many
+
+    client_alice.post("/api/v1/tweets", {"text": "warm up the token"}, format="json")
+    sends = []
+    send = AbstractConnection.send_packed_command
+
+    def counting_send(self, command, check_health=True):
+        sends.append(command)
+        return send(self, command, check_health)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counting_send)
+    response = client_alice.post("/api/v1/tweets", {"text": "counted round trips"}, format="json")
+    assert response.status_code == 201
+    # Token and rate count together; after the commit, the cached record and the
+    # started counters together (nexus.redis_batch).
+    assert len(sends) == 2, sends
+    tweet_id = int(response.json()["id"])
+    assert tweet_id in tweet_cache_get_many([tweet_id])
+    assert counters.loaded_here(tweet_id)
+    assert counters.counts_get_many([tweet_id])[tweet_id]["likes"] == 0
+
+
 def _rows_written(tweet_id: int) -> dict:
     """Every row a create writes, minus what must differ between two tweets."""
     from django.forms.models import model_to_dict

@@ -15,7 +15,7 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from lifecycle.models import LifecycleTask
-from lifecycle.services import lifecycle_tasks_build
+from lifecycle.services import lifecycle_task_build
 from nexus.snowflake import MAX_SEQUENCE, id_for_time
 from tweets.models import EventType, OutboxEvent, Tweet, TweetContent, TweetHashtag, TweetState, TweetVersion
 from tweets.text import content_hash, hashtags_extract
@@ -142,7 +142,7 @@ class Command(BaseCommand):
                     )
                 )
             tags += [TweetHashtag(tweet_id=tweet_id, tag=tag, created_at=created) for tag in hashtags_extract(last)]
-            tasks += lifecycle_tasks_build(tweet_id=tweet_id, published_at=created)
+            tasks.append(lifecycle_task_build(tweet_id=tweet_id, published_at=created))
             if counters_model is not None:
                 counters.append(self._counters(counters_model, tweet_id, rng))
             recent.append(tweet_id)
