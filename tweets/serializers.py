@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from media.serializers import MediaOutput
+from nexus.serializers import PrebuiltFieldsSerializer
 
 MAX_SNOWFLAKE = (1 << 63) - 1
 
@@ -33,7 +34,7 @@ class SnowflakeField(serializers.Field):
         return str(value)
 
 
-class TweetCreateInput(serializers.Serializer):
+class TweetCreateInput(PrebuiltFieldsSerializer):
     text = serializers.CharField(trim_whitespace=False, allow_blank=True, max_length=4000)
     media_ids = serializers.ListField(child=SnowflakeField(), required=False, max_length=4)
     in_reply_to_id = SnowflakeField(required=False, allow_null=True)
