@@ -63,3 +63,15 @@ def test_search_follows_edits(client_alice, anon_client, user):
 @pytest.mark.parametrize("q", ["", "   ", "#", "x" * 501, "from:a from:b"])
 def test_bad_search_queries_are_400(anon_client, q):
     assert anon_client.get("/api/v1/search", {"q": q}).status_code == 400
+
+
+@pytest.mark.postgres
+def test_the_search_index_keeps_a_short_pending_list():
+    """Every search scans GIN's whole pending list: it is capped well below the
+    server's 4 MB default (migration 0006)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'tweet_search_vector_gin'")
+        (options,) = cursor.fetchone()
+    assert "gin_pending_list_limit=256" in (options or [])
