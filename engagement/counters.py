@@ -62,7 +62,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -76,7 +76,7 @@ from redis.exceptions import RedisError
 
 from analytics.services import engagement_vectors_update
 from engagement.models import METRICS, CounterRepair, CounterSlot, EngagementBucket, Like, Retweet, TweetCounters
-from nexus.redis_batch import redis_write
+from nexus.redis_batch import redis_read, redis_write
 from nexus.snowflake import next_id
 
 logger = logging.getLogger(__name__)
@@ -451,18 +451,23 @@ def _redis_load(r, tweet_ids: list[int]) -> dict[int, Counts]:
 
 def _redis_counts_many(r, tweet_ids: list[int]) -> dict[int, Counts]:
     flat = _script(r, _COUNTS)(keys=[_gen_key(), *[_hash_key(i) for i in tweet_ids]])
+    return _counts_complete(r, tweet_ids, flat, tweet_ids)
+
+
+def _counts_complete(r, read_ids: list[int], flat: list[int], wanted: list[int]) -> dict[int, Counts]:
+    """The counts of `wanted` from _COUNTS's reply for `read_ids`; tweets not
+    loaded in Redis are rebuilt (only wanted ones: an id read speculatively
+    never gets counters)."""
     out: dict[int, Counts] = {}
-    missing = []
     width = 1 + len(METRICS)
-    for k, tweet_id in enumerate(tweet_ids):
+    for k, tweet_id in enumerate(read_ids):
         row = flat[k * width : (k + 1) * width]
         if row[0] == 1:
             out[tweet_id] = dict(zip(METRICS, row[1:], strict=True))
-        else:
-            missing.append(tweet_id)
+    missing = [tweet_id for tweet_id in wanted if tweet_id not in out]
     if missing:
         out.update(_redis_load(r, missing))
-    return out
+    return {tweet_id: out[tweet_id] for tweet_id in wanted}
 
 
 def _redis_apply(r, tweet_id: int, deltas: Counts, *, buckets: bool = True) -> Counts:
@@ -663,6 +668,31 @@ def counts_get_many(tweet_ids: Iterable[int]) -> dict[int, Counts]:
     except RedisError as exc:
         _redis_failed(exc, "reading PostgreSQL")
         return _pg_fallback_counts(ids)
+
+
+def counts_read_many(tweet_ids: Iterable[int]) -> Callable[[Iterable[int]], dict[int, Counts]]:
+    """`counts_get_many`, read with the caller's `redis_batch` if any. Call the
+    returned function once the batch has been sent, with the ids whose counts
+    are wanted after all (a subset: say, those found to exist)."""
+    ids = list(dict.fromkeys(tweet_ids))
+    if not ids or not uses_redis() or time.monotonic() < _redis_down_until:
+        return counts_get_many
+    # EVAL, not EVALSHA: in a batch a NOSCRIPT could not be retried.
+    reply = redis_read("EVAL", _COUNTS, 1 + len(ids), _gen_key(), *[_hash_key(i) for i in ids])
+
+    def complete(wanted: Iterable[int]) -> dict[int, Counts]:
+        wanted = list(dict.fromkeys(wanted))
+        if not wanted:
+            return {}
+        try:
+            if reply.error is not None:
+                raise reply.error
+            return _counts_complete(_redis(), ids, reply.value, wanted)
+        except RedisError as exc:
+            _redis_failed(exc, "reading PostgreSQL")
+            return _pg_fallback_counts(wanted)
+
+    return complete
 
 
 def loaded_here(tweet_id: int) -> bool:

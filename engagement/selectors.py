@@ -3,7 +3,7 @@ renders tweets; it answers for many ids in one round trip."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 from django.db.models import QuerySet
@@ -18,6 +18,13 @@ VELOCITY_WINDOWS = {"per_minute_5m": 5, "per_minute_1h": 60}
 def metrics_for_many(tweet_ids: Iterable[int]) -> dict[int, dict[str, int]]:
     """Live counts (Redis, at most as stale as the last event) for many tweets."""
     return counters.counts_get_many(tweet_ids)
+
+
+def metrics_read_many(tweet_ids: Iterable[int]) -> Callable[[Iterable[int]], dict[int, dict[str, int]]]:
+    """`metrics_for_many`, read with the caller's `nexus.redis_batch` (so with
+    the tweets' cached records): call the result after the batch, with the
+    ids that turned out to be visible."""
+    return counters.counts_read_many(tweet_ids)
 
 
 def counters_flush_lag() -> dict[str, float | int]:

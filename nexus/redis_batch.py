@@ -8,6 +8,9 @@ command instead of sending it; the block's end sends them all in one pipeline
 and hands each reply (or the error) to its own callback. Outside a batch,
 `redis_write` sends at once. The callbacks are where each app keeps its own
 failure policy: the cache ignores errors, the counters trip their breaker.
+
+Reads batch the same way (`redis_read`): a cached tweet's read needs its
+record (tweets) and its live counts (engagement), one round trip for both.
 """
 
 from __future__ import annotations
@@ -49,6 +52,30 @@ def redis_write(command: str, *args: Any, on_reply: ReplyHandler) -> None:
         _send([(command, args, on_reply)])
     else:
         queued.append((command, args, on_reply))
+
+
+class Reply:
+    """A command's reply, once its batch has been sent: `value`, or `error`."""
+
+    __slots__ = ("error", "value")
+
+    def __init__(self) -> None:
+        self.value: Any = None
+        self.error: RedisError | None = None
+
+    def __call__(self, reply: Any) -> None:
+        if isinstance(reply, RedisError):
+            self.error = reply
+        else:
+            self.value = reply
+
+
+def redis_read(command: str, *args: Any) -> Reply:
+    """`redis_write` for a read: the reply is filled in when the batch is sent
+    (at once outside a batch)."""
+    reply = Reply()
+    redis_write(command, *args, on_reply=reply)
+    return reply
 
 
 def _send(queued: list[tuple[str, tuple, ReplyHandler]]) -> None:

@@ -10,9 +10,10 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from engagement.selectors import metrics_for_many
+from engagement.selectors import metrics_for_many, metrics_read_many
 from lifecycle.selectors import archived_record, archived_record_ttl
 from media.selectors import media_render_many
+from nexus.redis_batch import redis_batch
 from nexus.timefmt import format_timestamp
 from tweets import cache as tweet_cache
 from tweets.models import Tier, Tweet, TweetState, TweetVersion
@@ -77,11 +78,12 @@ def tweet_render_written(tweet: Tweet, *, created: bool = False) -> dict:
     return tweets_render([tweet_record_build(tweet)], zero_metrics=created)[0]
 
 
-def tweet_records_get_many(tweet_ids: Iterable[int]) -> dict[int, dict]:
+def tweet_records_get_many(tweet_ids: Iterable[int], *, cached: dict[int, dict] | None = None) -> dict[int, dict]:
     """Records of tweets that are not deleted or removed (drafts included):
-    one cache round trip, one query for the misses."""
+    one cache round trip (none when the caller read `cached`), one query for
+    the misses."""
     ids = list(dict.fromkeys(tweet_ids))
-    records = tweet_cache.tweet_cache_get_many(ids)
+    records = tweet_cache.tweet_cache_get_many(ids) if cached is None else dict(cached)
     missing = [i for i in ids if i not in records]
     if missing:
         now = timezone.now()
@@ -121,10 +123,13 @@ def record_visible_to(record: dict, user) -> bool:
     return user is not None and user.is_authenticated and record["author_id"] == user.pk
 
 
-def tweets_render(records: list[dict], *, zero_metrics: bool = False) -> list[dict]:
-    """Tweet JSON for records, with live metrics and media: one metrics lookup
-    and at most one media lookup for the whole list."""
-    metrics = {} if zero_metrics else metrics_for_many([r["id"] for r in records])
+def tweets_render(
+    records: list[dict], *, zero_metrics: bool = False, metrics: dict[int, dict] | None = None
+) -> list[dict]:
+    """Tweet JSON for records, with live metrics (looked up unless given) and
+    media: one metrics lookup and at most one media lookup for the whole list."""
+    if metrics is None:
+        metrics = {} if zero_metrics else metrics_for_many([r["id"] for r in records])
     media = media_render_many(m for r in records for m in r["media_ids"])
     return [_render(r, metrics.get(r["id"]), media) for r in records]
 
@@ -154,17 +159,21 @@ def _str_or_none(value: int | None) -> str | None:
 
 def tweet_get(*, tweet_id: int, user) -> dict | None:
     """Tweet JSON, or None when unknown, gone, or someone else's draft."""
-    record = tweet_records_get_many([tweet_id]).get(tweet_id)
-    if record is None or not record_visible_to(record, user):
-        return None
-    return tweets_render([record])[0]
+    found = tweets_get_many(tweet_ids=[tweet_id], user=user)
+    return found[0] if found else None
 
 
 def tweets_get_many(*, tweet_ids: list[int], user) -> list[dict]:
-    """Tweet JSON in the order asked, invisible ids left out."""
-    records = tweet_records_get_many(tweet_ids)
-    ordered = [records[i] for i in dict.fromkeys(tweet_ids) if i in records and record_visible_to(records[i], user)]
-    return tweets_render(ordered)
+    """Tweet JSON in the order asked, invisible ids left out. The cached
+    records and the live counts are read in one Redis round trip; counts are
+    then completed only for the tweets found visible."""
+    ids = list(dict.fromkeys(tweet_ids))
+    with redis_batch():
+        cached = tweet_cache.tweet_cache_read_many(ids)
+        counts = metrics_read_many(ids)
+    records = tweet_records_get_many(ids, cached=cached())
+    ordered = [records[i] for i in ids if i in records and record_visible_to(records[i], user)]
+    return tweets_render(ordered, metrics=counts([r["id"] for r in ordered]))
 
 
 def tweet_etag(tweet_json: dict) -> str:

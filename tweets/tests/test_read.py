@@ -88,3 +88,29 @@ def test_bad_batch_requests_are_400(anon_client, ids):
 
 def test_batch_without_ids_is_400(anon_client):
     assert anon_client.get("/api/v1/tweets").status_code == 400
+
+
+@pytest.mark.redis
+def test_a_cached_read_is_two_redis_round_trips_and_unknown_ids_get_no_counters(client_alice, monkeypatch):
+    from django_redis import get_redis_connection
+    from redis.connection import AbstractConnection
+
+    from engagement import counters
+
+    tweet_id = client_alice.post("/api/v1/tweets", {"text": "read me"}, format="json").json()["id"]
+    unknown = str(int(tweet_id) + 1)
+    assert client_alice.get(f"/api/v1/tweets/{tweet_id}").status_code == 200  # cached and counted from here on
+    sends = []
+    send = AbstractConnection.send_packed_command
+
+    def counting_send(self, command, check_health=True):
+        sends.append(command)
+        return send(self, command, check_health)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counting_send)
+    response = client_alice.get(f"/api/v1/tweets?ids={tweet_id},{unknown}")
+    assert response.status_code == 200
+    assert [t["id"] for t in response.json()["results"]] == [tweet_id]
+    # The token; then the cached record and the live counts together.
+    assert len(sends) == 2, sends
+    assert not get_redis_connection("default").exists(counters._hash_key(int(unknown)))
