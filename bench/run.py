@@ -672,7 +672,7 @@ def scale_scenarios(bench: Bench, scale: int, lifecycle_ok: bool) -> dict:
     started = time.monotonic()
     added = int(seed("tweets", "--total", str(scale)).strip() or 0)
     seeded_s = round(time.monotonic() - started, 1)
-    log(f"scale {scale}: seeded {added} tweets in {seeded_s} s")
+    log(f"scale {scale}: seeded {added} tweets in {seeded_s} s; settling: {seed('settle').strip()}")
     cache_clear()  # reads below start cold in the cache: they measure the database path
     ids = [int(i) for i in seed("ids", "--tier", "hot", "--limit", str(scale)).split()]
     sample = random.Random(scale).sample(ids, min(2000, len(ids)))
@@ -981,6 +981,7 @@ def main() -> int:
                 log(f"warm/cold: not available: {exc}")
         else:
             log("warm/cold: not available: manage.py has no seed_synthetic / lifecycle_run yet")
+        log(f"settling: {seed('settle').strip()}")
         main_scenarios(bench, tokens, lifecycle)
         procs.check_alive()
         scales = [scale_scenarios(bench, scale, lifecycle_ok) for scale in CFG.scales]

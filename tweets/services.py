@@ -247,7 +247,7 @@ WITH new_content AS (
     SELECT pg_current_xact_id()::text::bigint, %(event_type)s, id, %(author_id)s, 1, %(now)s, '{{}}'::jsonb FROM tweet
 ), tags AS (
     INSERT INTO tweets_tweethashtag (tweet_id, tag, created_at)
-    SELECT id, tag, %(now)s FROM tweet, unnest(%(tags)s::varchar[]) AS tag
+    SELECT id, tag, %(now)s FROM tweet, unnest(string_to_array(%(tags)s, ' ')) AS tag
     ON CONFLICT DO NOTHING
 ), queue AS (
     INSERT INTO lifecycle_lifecycletask (tweet_id, target, due_at, attempts, last_error)
@@ -259,7 +259,7 @@ WITH new_content AS (
     SELECT %(author_id)s, %(idempotency_key)s::varchar, id, %(now)s FROM tweet
     WHERE %(idempotency_key)s::varchar IS NOT NULL
 ), tag_change AS (
-    SELECT tag, 1 AS delta FROM tweet, unnest(%(tags)s::varchar[]) AS tag
+    SELECT tag, 1 AS delta FROM tweet, unnest(string_to_array(%(tags)s, ' ')) AS tag
 ), {hashtag_uses}
 SELECT id FROM tweet
 """
@@ -321,7 +321,9 @@ def _tweet_insert_one_statement(tweet: Tweet, *, tags: list[str], idempotency_ke
         "in_reply_to_id": tweet.in_reply_to_id,
         "quote_of_id": tweet.quote_of_id,
         "event_type": EventType.CREATED.value,
-        "tags": tags,
+        # One text, split in SQL: psycopg dumps a Python list element by
+        # element, and a tag never contains a space (hashtags_extract).
+        "tags": " ".join(tags),
         "queue_target": queue.target if queue else None,
         "queue_due": queue.due_at if queue else None,
         "idempotency_key": idempotency_key,
