@@ -124,17 +124,19 @@ INSTALLED_APPS = [
     "analytics",
 ]
 
+# The nexus.middleware ones are Django's and simple-history's, skipped for the
+# token-authenticated JSON API under /api/v1/ (see that module).
 MIDDLEWARE = [
     "nexus.logs.RequestIdMiddleware",  # first: every later line of the request carries its id
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "nexus.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "nexus.middleware.AuthenticationMiddleware",
+    "nexus.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "simple_history.middleware.HistoryRequestMiddleware",
+    "nexus.middleware.HistoryRequestMiddleware",
 ]
 
 ROOT_URLCONF = "nexus.urls"
@@ -288,10 +290,8 @@ USE_TZ = True
 # --- REST API ------------------------------------------------------------------------
 NEXUS_WRITE_RATE = env_str("NEXUS_WRITE_RATE", "300/min")
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "nexus.auth.BearerTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
-    ],
+    # Tokens only (SPEC §2): /api/v1/ runs without the session middleware.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["nexus.auth.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
