@@ -145,3 +145,20 @@ def browser(tmp_path):
     driver.implicitly_wait(5)
     yield driver
     driver.quit()
+
+
+@pytest.fixture
+def redis_round_trips(monkeypatch) -> list:
+    """Records every payload redis-py sends to the real server from now on:
+    one entry per round trip (a pipeline is sent as one)."""
+    from redis.connection import AbstractConnection
+
+    sends: list = []
+    send = AbstractConnection.send_packed_command
+
+    def counting_send(self, command, check_health=True):
+        sends.append(command)
+        return send(self, command, check_health)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counting_send)
+    return sends
