@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from rest_framework import status
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import APIException, NotFound, ValidationError
 
 from media import storage
 from media.images import ImageRejected, image_inspect, variants_render
@@ -73,11 +73,22 @@ def _read_limited(file: IO[bytes], limit: int) -> bytes:
     return b"".join(parts)
 
 
+def _alt_text_check(alt_text: str) -> None:
+    if len(alt_text) > MAX_ALT_TEXT:
+        raise ValidationError({"alt_text": [f"Ensure this field has no more than {MAX_ALT_TEXT} characters."]})
+
+
+def media_describe(*, media_id: int, owner, alt_text: str) -> None:
+    """Set the alt text of the owner's own media (404 for anyone else's)."""
+    _alt_text_check(alt_text)
+    if not Media.objects.filter(id=media_id, owner_id=owner.pk).update(alt_text=alt_text, updated_at=timezone.now()):
+        raise NotFound("No such media.")
+
+
 def media_upload(*, owner, file: IO[bytes], alt_text: str = "") -> Media:
     """Validate an image upload, store its original once per content, and queue
     the variants. Nothing is stored unless every check passed."""
-    if len(alt_text) > MAX_ALT_TEXT:
-        raise ValidationError({"alt_text": [f"Ensure this field has no more than {MAX_ALT_TEXT} characters."]})
+    _alt_text_check(alt_text)
     data = _read_limited(file, settings.NEXUS_MEDIA_MAX_BYTES)
     if not data:
         raise ValidationError({"file": ["The submitted file is empty."]})

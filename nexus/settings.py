@@ -116,12 +116,14 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
+    "oauth2_provider",
     "nexus",
     "tweets",
     "engagement",
     "media",
     "lifecycle",
     "analytics",
+    "mastodon_api",
 ]
 
 # The nexus.middleware ones are Django's and simple-history's, skipped for the
@@ -137,6 +139,7 @@ MIDDLEWARE = [
     "nexus.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "nexus.middleware.HistoryRequestMiddleware",
+    "mastodon_api.middleware.RateLimitHeadersMiddleware",
 ]
 
 ROOT_URLCONF = "nexus.urls"
@@ -291,7 +294,8 @@ USE_TZ = True
 NEXUS_WRITE_RATE = env_str("NEXUS_WRITE_RATE", "300/min")
 REST_FRAMEWORK = {
     # Tokens only (SPEC §2): /api/v1/ runs without the session middleware.
-    "DEFAULT_AUTHENTICATION_CLASSES": ["nexus.auth.BearerTokenAuthentication"],
+    # Nexus API tokens and, beside them, OAuth 2 tokens issued to Mastodon clients.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["mastodon_api.authentication.BearerAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
@@ -304,6 +308,41 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "nexus.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# --- OAuth 2 for Mastodon clients (mastodon_api/, django-oauth-toolkit) -------------------
+# Mastodon's scopes: read and write are enforced (mastodon_api.authentication); follow
+# and push are accepted (Nexus has neither follows nor push). The granular
+# "read:statuses"-style scopes are accepted and count as their family.
+MASTODON_SCOPES = {
+    "read": "Read your tweets, likes and account",
+    "write": "Post, edit, delete, like and retweet as you",
+    "follow": "Follows (Nexus has none)",
+    "push": "Web push (Nexus has none)",
+    "profile": "Your account's basic profile",
+}
+for _family, _parts in {
+    "read": ("accounts", "favourites", "search", "statuses", "notifications", "lists", "follows", "bookmarks"),
+    "write": ("accounts", "favourites", "media", "statuses", "notifications", "lists", "follows", "bookmarks"),
+}.items():
+    MASTODON_SCOPES.update({f"{_family}:{_part}": f"{_family} ({_part})" for _part in _parts})
+# The password grant is off unless this says so (Mastodon dropped it in 4.4;
+# scripted logins such as `toot login_cli` need it).
+NEXUS_OAUTH_PASSWORD_GRANT = env_bool("NEXUS_OAUTH_PASSWORD_GRANT", False)
+OAUTH2_PROVIDER = {
+    "SCOPES": MASTODON_SCOPES,
+    "DEFAULT_SCOPES": ["read"],
+    "OAUTH2_VALIDATOR_CLASS": "mastodon_api.oauth.MastodonOAuth2Validator",
+    # Mastodon clients do not send PKCE (they may: it is verified when sent).
+    "PKCE_REQUIRED": False,
+    # Mastodon's tokens do not expire; a client keeps its token until revoked.
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("NEXUS_OAUTH_TOKEN_SECONDS", 10 * 365 * 24 * 3600),
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 600,
+    # "urn" for the out-of-band redirect (the code shown on a page, as Mastodon does).
+    "ALLOWED_REDIRECT_URI_SCHEMES": env_list("NEXUS_OAUTH_REDIRECT_SCHEMES", "https,http,urn"),
+}
+# Named so migrations can depend on the (swappable) application model.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+LOGIN_URL = "/auth/sign_in"
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Nexus API",
     "DESCRIPTION": "Tweet storage and retrieval.",

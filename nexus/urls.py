@@ -19,6 +19,9 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    # The Mastodon client API (mastodon_api/) first: it shares one path with the
+    # native API (GET /api/v1/media/<id>, served for both) and shadows no other.
+    path("", include("mastodon_api.urls")),
     path("api/v1/", include(api_v1)),
     path("ops/", dashboard.dashboard, name="ops-dashboard"),
     path("admin/", admin.site.urls),
