@@ -22,12 +22,12 @@ from analytics.selectors import hashtag_get, hashtag_normalize, hashtags_trendin
 from engagement import services as engagement_services
 from engagement.models import Like, Retweet
 from engagement.selectors import liked_by_queryset, trending_get
-from media import selectors as media_selectors
-from media import services as media_services
-from media.api import MediaUploadView, parse_media_id
 from mastodon_api import entities, oauth
 from mastodon_api.errors import exception_handler, superset_exception_handler
 from mastodon_api.pagination import id_page, limit_from
+from media import selectors as media_selectors
+from media import services as media_services
+from media.api import MediaUploadView, parse_media_id
 from tweets import selectors as tweet_selectors
 from tweets import services as tweet_services
 from tweets.api import parse_tweet_id
