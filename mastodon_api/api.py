@@ -19,18 +19,18 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from analytics.selectors import hashtag_get, hashtag_normalize, hashtags_trending
+from api import selectors as api_selectors
+from api import services as api_services
 from engagement import services as engagement_services
 from engagement.models import Like, Retweet
-from engagement.selectors import liked_by_queryset, trending_get
+from engagement.selectors import liked_by_queryset
 from mastodon_api import entities, oauth
 from mastodon_api.errors import exception_handler, superset_exception_handler
 from mastodon_api.pagination import id_page, limit_from
 from media import selectors as media_selectors
 from media import services as media_services
-from media.api import MediaUploadView, parse_media_id
-from tweets import selectors as tweet_selectors
-from tweets import services as tweet_services
-from tweets.api import parse_tweet_id
+from media.api import MediaUploadView
+from nexus.snowflake import id_parse
 from tweets.models import Tweet, TweetHashtag
 from tweets.search import search_queryset
 from tweets.serializers import TweetCreateInput, TweetEditInput
@@ -53,16 +53,24 @@ class MastodonView(APIView):
 
 
 def _user_id(raw: str) -> int:
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 19):
+    parsed = id_parse(raw)
+    if parsed is None:
         raise NotFound("Record not found")
-    return int(raw)
+    return parsed
 
 
 def _status_id(raw: str) -> int:
-    try:
-        return parse_tweet_id(raw)
-    except NotFound:
-        raise NotFound("Record not found") from None
+    parsed = id_parse(raw)
+    if parsed is None:
+        raise NotFound("Record not found")
+    return parsed
+
+
+def _media_id(raw: str) -> int:
+    parsed = id_parse(raw)
+    if parsed is None:
+        raise NotFound("No such media.")
+    return parsed
 
 
 def _list_param(data, name: str) -> list | None:
@@ -81,7 +89,7 @@ def _list_param(data, name: str) -> list | None:
 def _statuses(request: Request, tweet_ids: list[int]) -> list[dict]:
     """Status entities for ids, through the native hydrated read (visibility, every tier)."""
     return entities.statuses_render(
-        tweet_selectors.tweets_get_many(tweet_ids=tweet_ids, user=request.user), request=request
+        api_selectors.tweets_get_many(tweet_ids=tweet_ids, user=request.user), request=request
     )
 
 
@@ -374,11 +382,11 @@ class StatusCreateView(MastodonView):
         key = request.headers.get("Idempotency-Key")
         if key is not None and not (0 < len(key) <= 255):
             raise ValidationError({"Idempotency-Key": ["Must be 1–255 characters."]})
-        tweet, created = tweet_services.tweet_create(author=request.user, idempotency_key=key, **_create_input(request))
+        tweet, created = api_services.tweet_create(author=request.user, idempotency_key=key, **_create_input(request))
         if created:
-            rendered = [tweet_selectors.tweet_render_written(tweet, created=True)]
+            rendered = [api_selectors.tweet_render_written(tweet, created=True)]
         else:
-            rendered = tweet_selectors.tweets_get_many(tweet_ids=[tweet.id], user=request.user)
+            rendered = api_selectors.tweets_get_many(tweet_ids=[tweet.id], user=request.user)
             if not rendered:
                 raise NotFound("Record not found")
         return Response(entities.statuses_render(rendered, request=request)[0])
@@ -402,15 +410,15 @@ class StatusDetailView(MastodonView):
             raise ValidationError({"spoiler_text": ["Nexus has no content warnings."]})
         serializer = TweetEditInput(data=fields)
         serializer.is_valid(raise_exception=True)
-        tweet, _ = tweet_services.tweet_edit(tweet_id=tweet_id, actor=request.user, **serializer.validated_data)
-        rendered = tweet_selectors.tweet_render_written(tweet)
+        tweet, _ = api_services.tweet_edit(tweet_id=tweet_id, actor=request.user, **serializer.validated_data)
+        rendered = api_selectors.tweet_render_written(tweet)
         return Response(entities.statuses_render([rendered], request=request)[0])
 
     def delete(self, request: Request, status_id: str) -> Response:
         tweet_id = _status_id(status_id)
         before = _status_or_404(request, tweet_id)
-        text = tweet_selectors.tweet_get(tweet_id=tweet_id, user=request.user)["text"]
-        tweet_services.tweet_delete(tweet_id=tweet_id, actor=request.user)
+        text = api_selectors.tweet_get(tweet_id=tweet_id, user=request.user)["text"]
+        api_services.tweet_delete(tweet_id=tweet_id, actor=request.user)
         # Mastodon answers with the deleted status and its source, for "delete and redraft".
         return Response({**before, "text": text})
 
@@ -419,7 +427,7 @@ class StatusSourceView(MastodonView):
     permission_classes = [IsAuthenticated]
 
     def get(self, request: Request, status_id: str) -> Response:
-        tweet = tweet_selectors.tweet_get(tweet_id=_status_id(status_id), user=request.user)
+        tweet = api_selectors.tweet_get(tweet_id=_status_id(status_id), user=request.user)
         if tweet is None:
             raise NotFound("Record not found")
         return Response({"id": tweet["id"], "text": tweet["text"], "spoiler_text": ""})
@@ -430,8 +438,8 @@ class StatusHistoryView(MastodonView):
 
     def get(self, request: Request, status_id: str) -> Response:
         tweet_id = _status_id(status_id)
-        tweet = tweet_selectors.tweet_get(tweet_id=tweet_id, user=request.user)
-        versions = tweet_selectors.tweet_versions(tweet_id=tweet_id, user=request.user)
+        tweet = api_selectors.tweet_get(tweet_id=tweet_id, user=request.user)
+        versions = api_selectors.tweet_versions(tweet_id=tweet_id, user=request.user)
         if tweet is None or versions is None:
             raise NotFound("Record not found")
         base = entities.base_url(request)
@@ -445,13 +453,13 @@ class StatusContextView(MastodonView):
 
     def get(self, request: Request, status_id: str) -> Response:
         tweet_id = _status_id(status_id)
-        tweet = tweet_selectors.tweet_get(tweet_id=tweet_id, user=request.user)
+        tweet = api_selectors.tweet_get(tweet_id=tweet_id, user=request.user)
         if tweet is None:
             raise NotFound("Record not found")
         ancestors: list[int] = []
         parent = tweet["in_reply_to_id"]
         while parent and len(ancestors) < CONTEXT_MAX:
-            found = tweet_selectors.tweet_get(tweet_id=int(parent), user=request.user)
+            found = api_selectors.tweet_get(tweet_id=int(parent), user=request.user)
             if found is None:
                 break
             ancestors.append(int(found["id"]))
@@ -547,7 +555,7 @@ class MediaDetailView(MastodonView):
         return superset_exception_handler
 
     def get(self, request: Request, media_id: str) -> Response:
-        media = media_selectors.media_get(media_id=parse_media_id(media_id))
+        media = media_selectors.media_get(media_id=_media_id(media_id))
         if media is None:
             raise NotFound("No such media.")
         return Response(entities.media_superset(media, base=entities.base_url(request)))
@@ -556,8 +564,8 @@ class MediaDetailView(MastodonView):
         description = request.data.get("description")
         if description is None:
             raise ValidationError({"description": ["Pass the description (alt text)."]})
-        media_services.media_describe(media_id=parse_media_id(media_id), owner=request.user, alt_text=description)
-        media = media_selectors.media_get(media_id=parse_media_id(media_id))
+        media_services.media_describe(media_id=_media_id(media_id), owner=request.user, alt_text=description)
+        media = media_selectors.media_get(media_id=_media_id(media_id))
         return Response(entities.media_superset(media, base=entities.base_url(request)))
 
 
@@ -642,7 +650,9 @@ class TrendingStatusesView(MastodonView):
     def get(self, request: Request) -> Response:
         limit = limit_from(request, default=20, maximum=40)
         offset = int(request.query_params.get("offset") or 0)
-        ranked = trending_get(window_seconds=TRENDS_WINDOW_SECONDS, limit=offset + limit, user=request.user)
+        ranked = api_selectors.trending_get(
+            window_seconds=TRENDS_WINDOW_SECONDS, limit=offset + limit, user=request.user
+        )
         tweets = [entry["tweet"] for entry in ranked[offset:]]
         return Response(entities.statuses_render(tweets, request=request))
 
