@@ -336,6 +336,8 @@ OAUTH2_PROVIDER = {
     # Mastodon's tokens do not expire; a client keeps its token until revoked.
     "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("NEXUS_OAUTH_TOKEN_SECONDS", 10 * 365 * 24 * 3600),
     "AUTHORIZATION_CODE_EXPIRE_SECONDS": 600,
+    # Tokens are kept as SHA-256 checksums only, never in clear (RFC 9700).
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
     # "urn" for the out-of-band redirect (the code shown on a page, as Mastodon does).
     "ALLOWED_REDIRECT_URI_SCHEMES": env_list("NEXUS_OAUTH_REDIRECT_SCHEMES", "https,http,urn"),
 }
