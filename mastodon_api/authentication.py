@@ -50,7 +50,7 @@ class BearerAuthentication(BearerTokenAuthentication):
             return super().authenticate_credentials(key, request)
         token = access_token_load(key)
         if token is None or token.is_expired():
-            raise exceptions.AuthenticationFailed("The access token is invalid")
+            raise exceptions.AuthenticationFailed("Invalid token.")  # the message DRF gives for its own tokens
         if request is not None:
             scope_check(request.method, token.scope)
         if token.user_id is None:  # a client_credentials token: the app, no user
