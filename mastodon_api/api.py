@@ -52,25 +52,24 @@ class MastodonView(APIView):
         return exception_handler
 
 
-def _user_id(raw: str) -> int:
+def _id_or_404(raw: str, message: str = "Record not found") -> int:
+    """An id from the path (nexus.snowflake.id_parse); Mastodon's 404 when it is none."""
     parsed = id_parse(raw)
     if parsed is None:
-        raise NotFound("Record not found")
+        raise NotFound(message)
     return parsed
+
+
+def _user_id(raw: str) -> int:
+    return _id_or_404(raw)
 
 
 def _status_id(raw: str) -> int:
-    parsed = id_parse(raw)
-    if parsed is None:
-        raise NotFound("Record not found")
-    return parsed
+    return _id_or_404(raw)
 
 
 def _media_id(raw: str) -> int:
-    parsed = id_parse(raw)
-    if parsed is None:
-        raise NotFound("No such media.")
-    return parsed
+    return _id_or_404(raw, "No such media.")
 
 
 def _list_param(data, name: str) -> list | None:

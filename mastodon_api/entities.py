@@ -5,12 +5,14 @@ this module only changes their shape. Ids are strings."""
 
 from __future__ import annotations
 
+import contextlib
 import html
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Max
+from django.core.cache import cache
+from django.db.models import CharField, Count, Max, Value
 
 from engagement.models import Like, Retweet
 from nexus.timefmt import format_timestamp
@@ -31,51 +33,82 @@ def absolute(base: str, url: str | None) -> str | None:
 
 
 # --- accounts ------------------------------------------------------------------------------
+ACCOUNT_CACHE_SECONDS = 60  # statuses_count and last_status_at may lag by this much
+ACCOUNT_CACHE_PREFIX = "mastodon:account:v1:"
+
+
 def accounts_get_many(user_ids: Iterable[int], *, base: str) -> dict[int, dict]:
-    """Account entities by user id: one query for the users, one for their counts."""
+    """Account entities by user id. What they are made of (name, join date,
+    status count) is cached briefly: one cache round trip for a page of
+    statuses, and for the misses one query for the users and one for their counts."""
     ids = list(set(user_ids))
     if not ids:
         return {}
-    users = get_user_model().objects.filter(id__in=ids).only("id", "username", "date_joined")
+    keys = {i: f"{ACCOUNT_CACHE_PREFIX}{i}" for i in ids}
+    try:
+        found = cache.get_many(list(keys.values()))
+    except Exception:  # the cache is an optimisation
+        found = {}
+    rows = {i: found[k] for i, k in keys.items() if k in found}
+    missing = [i for i in ids if i not in rows]
+    if missing:
+        fresh = _account_rows(missing)
+        rows.update(fresh)
+        with contextlib.suppress(Exception):
+            cache.set_many({keys[i]: row for i, row in fresh.items()}, ACCOUNT_CACHE_SECONDS)
+    return {i: account_render(row, base=base) for i, row in rows.items()}
+
+
+def _account_rows(user_ids: list[int]) -> dict[int, dict]:
     stats = {
         row["author_id"]: row
         for row in Tweet.objects.published()
-        .filter(author_id__in=ids)
+        .filter(author_id__in=user_ids)
         .values("author_id")
         .annotate(statuses=Count("id"), last=Max("published_at"))
     }
-    return {u.id: account_render(u, stats.get(u.id, {}), base=base) for u in users}
+    users = get_user_model().objects.filter(id__in=user_ids).values_list("id", "username", "date_joined")
+    return {
+        user_id: {
+            "id": user_id,
+            "username": username,
+            "created_at": format_timestamp(joined.replace(hour=0, minute=0, second=0, microsecond=0)),
+            "statuses": stats.get(user_id, {}).get("statuses", 0),
+            "last": stats[user_id]["last"].date().isoformat() if stats.get(user_id, {}).get("last") else None,
+        }
+        for user_id, username, joined in users
+    }
 
 
 def account_get(user_id: int, *, base: str) -> dict | None:
     return accounts_get_many([user_id], base=base).get(user_id)
 
 
-def account_render(user, stats: dict, *, base: str) -> dict:
+def account_render(row: dict, *, base: str) -> dict:
     avatar = base + AVATAR_PATH
-    last = stats.get("last")
+    username = row["username"]
     return {
-        "id": str(user.id),
-        "username": user.username,
-        "acct": user.username,
-        "display_name": user.username,
+        "id": str(row["id"]),
+        "username": username,
+        "acct": username,
+        "display_name": username,
         "locked": False,
         "bot": False,
         "discoverable": True,
         "indexable": True,
         "group": False,
-        "created_at": format_timestamp(user.date_joined.replace(hour=0, minute=0, second=0, microsecond=0)),
+        "created_at": row["created_at"],
         "note": "",
-        "url": f"{base}/api/v1/users/{user.username}/tweets",
-        "uri": f"{base}/api/v1/accounts/{user.id}",
+        "url": f"{base}/api/v1/users/{username}/tweets",
+        "uri": f"{base}/api/v1/accounts/{row['id']}",
         "avatar": avatar,
         "avatar_static": avatar,
         "header": avatar,
         "header_static": avatar,
         "followers_count": 0,
         "following_count": 0,
-        "statuses_count": stats.get("statuses", 0),
-        "last_status_at": last.date().isoformat() if last else None,
+        "statuses_count": row["statuses"],
+        "last_status_at": row["last"],
         "hide_collections": True,
         "noindex": False,
         "emojis": [],
@@ -170,11 +203,17 @@ def tag_url(tag: str, *, base: str) -> str:
 
 
 def _engagement_flags(user, tweet_ids: list[int]) -> tuple[set[int], set[int]]:
+    """The caller's likes and retweets among `tweet_ids`: one query for both."""
     if user is None or not user.is_authenticated or not tweet_ids:
         return set(), set()
-    liked = set(Like.objects.filter(user_id=user.pk, tweet_id__in=tweet_ids).values_list("tweet_id", flat=True))
-    shared = set(Retweet.objects.filter(user_id=user.pk, tweet_id__in=tweet_ids).values_list("tweet_id", flat=True))
-    return liked, shared
+    mine = {"user_id": user.pk, "tweet_id__in": tweet_ids}
+    liked = Like.objects.filter(**mine).annotate(kind=Value("l", output_field=CharField()))
+    shared = Retweet.objects.filter(**mine).annotate(kind=Value("r", output_field=CharField()))
+    rows = liked.values_list("tweet_id", "kind").union(shared.values_list("tweet_id", "kind"), all=True)
+    flags: dict[str, set[int]] = {"l": set(), "r": set()}
+    for tweet_id, kind in rows:
+        flags[kind].add(tweet_id)
+    return flags["l"], flags["r"]
 
 
 def _parent_authors(tweets: list[dict]) -> dict[int, int]:
