@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -30,6 +32,8 @@ from mastodon_api.pagination import id_page, limit_from
 from media import selectors as media_selectors
 from media import services as media_services
 from media.api import MediaUploadView
+from media.serializers import MediaOutput
+from nexus.schema import ErrorOutput
 from nexus.snowflake import id_parse
 from tweets.models import Tweet, TweetHashtag
 from tweets.search import search_queryset
@@ -44,9 +48,12 @@ CONTEXT_MAX = 60  # ancestors / descendants walked per side
 
 
 class MastodonView(APIView):
-    """Base of every Mastodon route: Mastodon's error body."""
+    """Base of every Mastodon route: Mastodon's error body. Not in the OpenAPI
+    schema (/api/schema documents the native API; Mastodon's API is documented
+    by Mastodon, and the README lists what Nexus supports)."""
 
     parser_classes = [JSONParser, FormParser, MultiPartParser]
+    schema = None
 
     def get_exception_handler(self):
         return exception_handler
@@ -549,16 +556,22 @@ class MediaDetailView(MastodonView):
     `PUT` sets the description (alt text), Mastodon's way."""
 
     permission_classes = [IsAuthenticatedOrReadOnly]
+    schema = AutoSchema()  # the native operation stays in /api/schema
 
     def get_exception_handler(self):
         return superset_exception_handler
 
+    @extend_schema(
+        responses={200: MediaOutput, 404: ErrorOutput},
+        summary="Media and its processing status (also a Mastodon MediaAttachment)",
+    )
     def get(self, request: Request, media_id: str) -> Response:
         media = media_selectors.media_get(media_id=_media_id(media_id))
         if media is None:
             raise NotFound("No such media.")
         return Response(entities.media_superset(media, base=entities.base_url(request)))
 
+    @extend_schema(exclude=True)
     def put(self, request: Request, media_id: str) -> Response:
         description = request.data.get("description")
         if description is None:

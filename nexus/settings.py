@@ -331,16 +331,28 @@ OAUTH2_PROVIDER = {
     "SCOPES": MASTODON_SCOPES,
     "DEFAULT_SCOPES": ["read"],
     "OAUTH2_VALIDATOR_CLASS": "mastodon_api.oauth.MastodonOAuth2Validator",
-    # Mastodon clients do not send PKCE (they may: it is verified when sent).
+    # Mastodon clients do not send PKCE (they may: S256 is verified when sent);
+    # requiring it would lock out Mastodon.py, toot and most apps (W010 silenced below).
     "PKCE_REQUIRED": False,
+    # RFC 9700 (OAuth 2.0 Security BCP) wherever Mastodon clients allow it.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": not NEXUS_OAUTH_PASSWORD_GRANT,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
     # Mastodon's tokens do not expire; a client keeps its token until revoked.
     "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("NEXUS_OAUTH_TOKEN_SECONDS", 10 * 365 * 24 * 3600),
     "AUTHORIZATION_CODE_EXPIRE_SECONDS": 600,
     # Tokens are kept as SHA-256 checksums only, never in clear (RFC 9700).
     "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
     # "urn" for the out-of-band redirect (the code shown on a page, as Mastodon does).
-    "ALLOWED_REDIRECT_URI_SCHEMES": env_list("NEXUS_OAUTH_REDIRECT_SCHEMES", "https,http,urn"),
+    # Plain http only outside production (a loopback callback on a developer's machine).
+    "ALLOWED_REDIRECT_URI_SCHEMES": env_list(
+        "NEXUS_OAUTH_REDIRECT_SCHEMES", "https,urn" if PRODUCTION else "https,http,urn"
+    ),
 }
+SILENCED_SYSTEM_CHECKS = ["oauth2_provider.W010"]  # PKCE optional: see PKCE_REQUIRED above
 # Named so migrations can depend on the (swappable) application model.
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 LOGIN_URL = "/auth/sign_in"

@@ -7,6 +7,7 @@ from html.parser import HTMLParser
 
 import pytest
 import requests
+from django.conf import settings
 from rest_framework.authtoken.models import Token
 
 
@@ -73,11 +74,12 @@ def nexus_user(make_user):
 
 
 @pytest.fixture
-def base_url(live_server, settings) -> str:
+def base_url(live_server, monkeypatch) -> str:
     # Each request thread of the live server opens its own connection; with
     # no persistent connections they are closed when the request ends, so the
     # test database can be dropped after the run.
-    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # (monkeypatch: the nested dict is restored for the tests after this one).
+    monkeypatch.setitem(settings.DATABASES["default"], "CONN_MAX_AGE", 0)
     return live_server.url
 
 

@@ -208,6 +208,7 @@ def test_idempotency_key_returns_the_first_status(client_alice):
     assert first.json()["id"] == again.json()["id"]
 
 
+@pytest.mark.django_db(transaction=True)  # real commits: a reply counts on its parent after commit
 def test_counts_equal_the_native_exact_counts(client_alice, client_bob, make_client, make_user, user):
     tweet = make_tweet(user, "count me")
     others = [make_client(make_user()) for _ in range(3)]
