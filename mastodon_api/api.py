@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 from analytics.selectors import hashtag_get, hashtag_normalize, hashtags_trending
 from api import selectors as api_selectors
 from api import services as api_services
+from api.views import MAX_IDEMPOTENCY_KEY
 from engagement import services as engagement_services
 from engagement.models import Like, Retweet
 from engagement.selectors import liked_by_queryset
@@ -386,15 +387,16 @@ class StatusCreateView(MastodonView):
 
     def post(self, request: Request) -> Response:
         key = request.headers.get("Idempotency-Key")
-        if key is not None and not (0 < len(key) <= 255):
-            raise ValidationError({"Idempotency-Key": ["Must be 1–255 characters."]})
+        if key is not None and not (0 < len(key) <= MAX_IDEMPOTENCY_KEY):
+            raise ValidationError({"Idempotency-Key": [f"Must be 1–{MAX_IDEMPOTENCY_KEY} characters."]})
         tweet, created = api_services.tweet_create(author=request.user, idempotency_key=key, **_create_input(request))
         if created:
+            # Nobody has liked or retweeted a status this request created.
             rendered = [api_selectors.tweet_render_written(tweet, created=True)]
-        else:
-            rendered = api_selectors.tweets_get_many(tweet_ids=[tweet.id], user=request.user)
-            if not rendered:
-                raise NotFound("Record not found")
+            return Response(entities.statuses_render(rendered, request=request, engagement=False)[0])
+        rendered = api_selectors.tweets_get_many(tweet_ids=[tweet.id], user=request.user)
+        if not rendered:
+            raise NotFound("Record not found")
         return Response(entities.statuses_render(rendered, request=request)[0])
 
 
@@ -422,11 +424,12 @@ class StatusDetailView(MastodonView):
 
     def delete(self, request: Request, status_id: str) -> Response:
         tweet_id = _status_id(status_id)
-        before = _status_or_404(request, tweet_id)
-        text = api_selectors.tweet_get(tweet_id=tweet_id, user=request.user)["text"]
+        tweet = api_selectors.tweet_get(tweet_id=tweet_id, user=request.user)
+        if tweet is None:
+            raise NotFound("Record not found")
         api_services.tweet_delete(tweet_id=tweet_id, actor=request.user)
         # Mastodon answers with the deleted status and its source, for "delete and redraft".
-        return Response({**before, "text": text})
+        return Response({**entities.statuses_render([tweet], request=request)[0], "text": tweet["text"]})
 
 
 class StatusSourceView(MastodonView):

@@ -223,15 +223,16 @@ def _parent_authors(tweets: list[dict]) -> dict[int, int]:
     return dict(Tweet.objects.filter(id__in=parents).values_list("id", "author_id"))
 
 
-def statuses_render(tweets: list[dict], *, request) -> list[dict]:
+def statuses_render(tweets: list[dict], *, request, engagement: bool = True) -> list[dict]:
     """Status entities for native tweet JSON (as `tweets.selectors` renders it),
-    in the same order: one query for the accounts, one for their counts, and
-    for a signed-in caller one each for its likes and retweets."""
+    in the same order: the accounts from the cache (misses: one query for the
+    users, one for their counts), and for a signed-in caller one query for its
+    likes and retweets (`engagement=False`: none, for a status just created)."""
     base = base_url(request)
     ids = [int(t["id"]) for t in tweets]
     parent_authors = _parent_authors(tweets)
     accounts = accounts_get_many([int(t["author"]["id"]) for t in tweets], base=base)
-    liked, shared = _engagement_flags(request.user, ids)
+    liked, shared = _engagement_flags(request.user, ids) if engagement else (set(), set())
     return [
         status_render(
             t,

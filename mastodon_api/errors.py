@@ -10,10 +10,14 @@ from rest_framework import exceptions, status
 from nexus.errors import exception_handler as native_exception_handler
 
 
+def _text(value) -> str:
+    return " ".join(str(m) for m in value) if isinstance(value, list) else str(value)
+
+
 def error_message(data) -> str:
     if isinstance(data, dict):
         if "detail" in data and len(data) <= 2:
-            return str(data["detail"])
+            return _text(data["detail"])
         fields = data.get("fields", data)
         return "Validation failed: " + "; ".join(
             f"{name}: {' '.join(str(m) for m in (msgs if isinstance(msgs, list) else [msgs]))}"
