@@ -29,7 +29,7 @@ from engagement.models import Like, Retweet
 from engagement.selectors import liked_by_queryset
 from mastodon_api import entities, oauth
 from mastodon_api.errors import exception_handler, superset_exception_handler
-from mastodon_api.pagination import id_page, limit_from
+from mastodon_api.pagination import id_page, limit_from, offset_from
 from media import selectors as media_selectors
 from media import services as media_services
 from media.api import MediaUploadView
@@ -635,7 +635,7 @@ class SearchV2View(MastodonView):
         query = request.query_params.get("q", "")
         kind = request.query_params.get("type")
         limit = limit_from(request, default=20, maximum=40)
-        offset = int(request.query_params.get("offset") or 0)
+        offset = offset_from(request)
         result: dict = {"accounts": [], "statuses": [], "hashtags": []}
         if not query.strip():
             return Response(result)
@@ -664,7 +664,7 @@ class TrendingStatusesView(MastodonView):
 
     def get(self, request: Request) -> Response:
         limit = limit_from(request, default=20, maximum=40)
-        offset = int(request.query_params.get("offset") or 0)
+        offset = offset_from(request)
         ranked = api_selectors.trending_get(
             window_seconds=TRENDS_WINDOW_SECONDS, limit=offset + limit, user=request.user
         )

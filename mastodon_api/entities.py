@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db.models import CharField, Count, Max, Value
+from django.db.models import Count, Max
 
-from engagement.models import Like, Retweet
+from engagement.selectors import engaged_by_user
 from nexus.timefmt import format_timestamp
 from tweets.models import Tweet
 from tweets.text import HASHTAG_RE, hashtags_extract
@@ -203,17 +203,9 @@ def tag_url(tag: str, *, base: str) -> str:
 
 
 def _engagement_flags(user, tweet_ids: list[int]) -> tuple[set[int], set[int]]:
-    """The caller's likes and retweets among `tweet_ids`: one query for both."""
     if user is None or not user.is_authenticated or not tweet_ids:
         return set(), set()
-    mine = {"user_id": user.pk, "tweet_id__in": tweet_ids}
-    liked = Like.objects.filter(**mine).annotate(kind=Value("l", output_field=CharField()))
-    shared = Retweet.objects.filter(**mine).annotate(kind=Value("r", output_field=CharField()))
-    rows = liked.values_list("tweet_id", "kind").union(shared.values_list("tweet_id", "kind"), all=True)
-    flags: dict[str, set[int]] = {"l": set(), "r": set()}
-    for tweet_id, kind in rows:
-        flags[kind].add(tweet_id)
-    return flags["l"], flags["r"]
+    return engaged_by_user(user_id=user.pk, tweet_ids=tweet_ids)
 
 
 def _parent_authors(tweets: list[dict]) -> dict[int, int]:

@@ -33,6 +33,15 @@ def limit_from(request: Request, *, default: int, maximum: int) -> int:
         raise ValidationError({"limit": ["A valid integer is required."]}) from None
 
 
+def offset_from(request: Request) -> int:
+    raw = request.query_params.get("offset")
+    if raw in (None, ""):
+        return 0
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9):
+        raise ValidationError({"offset": ["Must be a non-negative integer."]})
+    return int(raw)
+
+
 def id_page(
     request: Request, queryset: QuerySet, *, field: str = "id", default: int = 20, maximum: int = 40
 ) -> tuple[list[Any], str | None]:

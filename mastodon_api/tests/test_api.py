@@ -307,6 +307,20 @@ def test_what_nexus_does_not_have(client_alice, anon_client, user):
     assert follow.json() == {"error": "Nexus has no follows, blocks or mutes (follow is not available)."}
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v2/search?q=x&offset=x",
+        "/api/v1/trends/statuses?offset=-1",
+        "/api/v1/timelines/public?max_id=abc",
+        "/api/v1/timelines/public?limit=many",
+    ],
+)
+def test_malformed_paging_parameters_are_422_not_500(anon_client, path):
+    response = anon_client.get(path)
+    assert response.status_code == 422 and set(response.json()) == {"error"}
+
+
 def test_instance_reports_the_native_limits(anon_client):
     v2 = anon_client.get("/api/v2/instance").json()
     assert v2["configuration"]["statuses"]["max_characters"] == 280
