@@ -4,7 +4,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from media import views as media_views
-from nexus import dashboard, health
+from nexus import dashboard, errors, health
 
 api_v1 = [
     path("", include("tweets.urls")),
@@ -22,7 +22,14 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("ops/", dashboard.dashboard, name="ops-dashboard"),
     path("admin/", admin.site.urls),
+    # Unmatched /api/ paths answer with the API's JSON 404, never an HTML page.
+    re_path(r"^api/", errors.api_not_found),
 ]
+
+handler400 = errors.bad_request
+handler403 = errors.permission_denied
+handler404 = errors.page_not_found
+handler500 = errors.server_error
 
 if settings.SERVE_LOCAL_MEDIA:
     # With local files the app serves media itself, DEBUG or not; objects are

@@ -2,11 +2,14 @@
 serializers exist for the OpenAPI schema: responses are rendered by
 tweets.selectors without serializer overhead."""
 
+import unicodedata
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from media.serializers import MediaOutput
 from nexus.serializers import PrebuiltFieldsSerializer
+from tweets.text import MAX_TEXT_LENGTH
 
 MAX_SNOWFLAKE = (1 << 63) - 1
 
@@ -34,8 +37,20 @@ class SnowflakeField(serializers.Field):
         return str(value)
 
 
+class TweetTextField(serializers.CharField):
+    """Tweet text, NFC-normalised before its length is checked: the limit is
+    280 code points after normalisation (tweets.text), as the schema says."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("max_length", MAX_TEXT_LENGTH)
+        super().__init__(trim_whitespace=False, allow_blank=True, **kwargs)
+
+    def to_internal_value(self, data):
+        return unicodedata.normalize("NFC", super().to_internal_value(data))
+
+
 class TweetCreateInput(PrebuiltFieldsSerializer):
-    text = serializers.CharField(trim_whitespace=False, allow_blank=True, max_length=4000)
+    text = TweetTextField(help_text="1–280 characters after NFC normalisation; whitespace-only only with media")
     media_ids = serializers.ListField(child=SnowflakeField(), required=False, max_length=4)
     in_reply_to_id = SnowflakeField(required=False, allow_null=True)
     quote_of_id = SnowflakeField(required=False, allow_null=True)
@@ -43,7 +58,7 @@ class TweetCreateInput(PrebuiltFieldsSerializer):
 
 
 class TweetEditInput(serializers.Serializer):
-    text = serializers.CharField(trim_whitespace=False, allow_blank=True, max_length=4000, required=False)
+    text = TweetTextField(required=False)
     media_ids = serializers.ListField(child=SnowflakeField(), required=False, max_length=4)
 
     def validate(self, attrs):
