@@ -13,6 +13,8 @@ than per view:
 - request bodies are declared as JSON only (the server also parses form
   data, but one declared encoding keeps generated clients from sending each
   field twice); a view that parses only multipart (the media upload) keeps it;
+- response objects declare every key they carry (additionalProperties:
+  false), so a renderer that drifts from its serializer fails conformance;
 - descriptions come only from what is written for clients (`extend_schema`'s
   description, a field's help_text), never from internal docstrings.
 """
@@ -58,6 +60,10 @@ class NexusAutoSchema(AutoSchema):
         schema = super()._map_basic_serializer(serializer, direction)
         if get_override(serializer, "description") is None:
             schema.pop("description", None)
+        if direction == "response":
+            # A key the serializer does not declare is a bug the conformance
+            # tests must see, not something clients silently receive.
+            schema["additionalProperties"] = False
         return schema
 
     def _get_response_bodies(self, direction="response"):

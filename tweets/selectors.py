@@ -17,8 +17,12 @@ from nexus.redis_batch import redis_batch
 from nexus.timefmt import format_timestamp
 from tweets import cache as tweet_cache
 from tweets.models import Tier, Tweet, TweetState, TweetVersion
+from tweets.serializers import TweetOutput, VersionOutput
 
 HOT_CACHE_MIN_TTL = 5
+# The output serializers render (the schema's source); their fields are never built.
+TWEET_OUTPUT = TweetOutput()
+VERSION_OUTPUT = VersionOutput()
 
 
 def tweet_record_build(
@@ -131,30 +135,7 @@ def tweets_render(
     if metrics is None:
         metrics = {} if zero_metrics else metrics_for_many([r["id"] for r in records])
     media = media_render_many(m for r in records for m in r["media_ids"])
-    return [_render(r, metrics.get(r["id"]), media) for r in records]
-
-
-def _render(record: dict, metrics: dict | None, media: dict[int, dict]) -> dict:
-    return {
-        "id": str(record["id"]),
-        "author": {"id": str(record["author_id"]), "username": record["username"]},
-        "text": record["text"],
-        "content_hash": record["content_hash"],
-        "state": record["state"],
-        "version": record["version"],
-        "created_at": record["created_at"],
-        "edited_at": record["edited_at"],
-        "editable_until": record["editable_until"],
-        "in_reply_to_id": _str_or_none(record["in_reply_to_id"]),
-        "quote_of_id": _str_or_none(record["quote_of_id"]),
-        "media": [media[m] for m in record["media_ids"] if m in media],
-        "metrics": metrics or {"likes": 0, "retweets": 0, "replies": 0, "quotes": 0, "views": 0},
-        "tier": record["tier"],
-    }
-
-
-def _str_or_none(value: int | None) -> str | None:
-    return None if value is None else str(value)
+    return [TWEET_OUTPUT.to_representation((r, metrics.get(r["id"]), media)) for r in records]
 
 
 def tweet_get(*, tweet_id: int, user) -> dict | None:
@@ -206,10 +187,4 @@ def tweet_versions(*, tweet_id: int, user) -> list[dict] | None:
 
 
 def version_render(version: int, text: str, content_hash: str, media_ids: list[int], created_at) -> dict:
-    return {
-        "version": version,
-        "text": text,
-        "content_hash": content_hash,
-        "media_ids": [str(m) for m in media_ids],
-        "created_at": created_at if isinstance(created_at, str) else format_timestamp(created_at),
-    }
+    return VERSION_OUTPUT.to_representation((version, text, content_hash, media_ids, created_at))

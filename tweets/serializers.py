@@ -1,6 +1,11 @@
-"""Input serializers validate shapes; the services own the rules. Output
-serializers exist for the OpenAPI schema: responses are rendered by
-tweets.selectors without serializer overhead."""
+"""Input serializers validate shapes; the services own the rules.
+
+Output serializers are both the schema and the renderer: drf-spectacular reads
+their declared fields, and the JSON the API sends is built by their
+`to_representation` (a plain dict, no per-field machinery: the read path is
+hot). The schema forbids undeclared keys in responses, and the conformance
+tests (nexus/tests/test_schema_conformance.py) check every response against
+it, so the two cannot drift apart."""
 
 import unicodedata
 
@@ -9,6 +14,7 @@ from rest_framework import serializers
 
 from media.serializers import MediaOutput
 from nexus.serializers import PrebuiltFieldsSerializer
+from nexus.timefmt import format_timestamp
 from tweets.text import MAX_TEXT_LENGTH
 
 MAX_SNOWFLAKE = (1 << 63) - 1
@@ -71,7 +77,7 @@ class RollbackInput(serializers.Serializer):
     version = serializers.IntegerField(min_value=1, max_value=1_000_000)
 
 
-# --- output (schema only) ---------------------------------------------------------------
+# --- output: schema and renderer ---------------------------------------------------------
 class AuthorOutput(serializers.Serializer):
     id = serializers.CharField()
     username = serializers.CharField()
@@ -83,6 +89,9 @@ class MetricsOutput(serializers.Serializer):
     replies = serializers.IntegerField()
     quotes = serializers.IntegerField()
     views = serializers.IntegerField()
+
+
+ZERO_METRICS = {"likes": 0, "retweets": 0, "replies": 0, "quotes": 0, "views": 0}
 
 
 class TweetOutput(serializers.Serializer):
@@ -101,6 +110,30 @@ class TweetOutput(serializers.Serializer):
     metrics = MetricsOutput()
     tier = serializers.ChoiceField(choices=["hot", "warm", "cold"])
 
+    def to_representation(self, instance: tuple[dict, dict | None, dict[int, dict]]) -> dict:
+        """(tweet record, its live metrics or None, rendered media by id) -> tweet JSON."""
+        record, metrics, media = instance
+        return {
+            "id": str(record["id"]),
+            "author": {"id": str(record["author_id"]), "username": record["username"]},
+            "text": record["text"],
+            "content_hash": record["content_hash"],
+            "state": record["state"],
+            "version": record["version"],
+            "created_at": record["created_at"],
+            "edited_at": record["edited_at"],
+            "editable_until": record["editable_until"],
+            "in_reply_to_id": _str_or_none(record["in_reply_to_id"]),
+            "quote_of_id": _str_or_none(record["quote_of_id"]),
+            "media": [media[m] for m in record["media_ids"] if m in media],
+            "metrics": metrics or ZERO_METRICS,
+            "tier": record["tier"],
+        }
+
+
+def _str_or_none(value: int | None) -> str | None:
+    return None if value is None else str(value)
+
 
 class TweetListOutput(serializers.Serializer):
     results = TweetOutput(many=True)
@@ -115,8 +148,19 @@ class VersionOutput(serializers.Serializer):
     version = serializers.IntegerField()
     text = serializers.CharField()
     content_hash = serializers.CharField()
-    media_ids = serializers.ListField(child=serializers.CharField())
+    media_ids = serializers.ListField(child=SnowflakeField())
     created_at = serializers.DateTimeField()
+
+    def to_representation(self, instance: tuple) -> dict:
+        """(version, text, content_hash, media ids, created_at) -> version JSON."""
+        version, text, content_hash, media_ids, created_at = instance
+        return {
+            "version": version,
+            "text": text,
+            "content_hash": content_hash,
+            "media_ids": [str(m) for m in media_ids],
+            "created_at": created_at if isinstance(created_at, str) else format_timestamp(created_at),
+        }
 
 
 class VersionListOutput(serializers.Serializer):
