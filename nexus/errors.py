@@ -19,9 +19,12 @@ from collections.abc import Mapping
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -196,6 +199,12 @@ def to_nexus_error(exc: Exception) -> NexusError | None:
         return PermissionDenied()
     if isinstance(exc, RequestDataTooBig):
         return PayloadTooLarge()
+    # A dependency that is down or timing out (its client's own timeouts and
+    # retry budget already spent): 503 and when to retry, never a 500.
+    if isinstance(exc, OperationalError | InterfaceError):
+        return ServiceUnavailable("The database is unavailable; try again shortly.", code="database_unavailable")
+    if isinstance(exc, RedisConnectionError | RedisTimeoutError):
+        return ServiceUnavailable("The cache is unavailable; try again shortly.", code="cache_unavailable")
     if isinstance(exc, drf.APIException):
         error = NexusError(str(exc.detail) if not isinstance(exc.detail, dict | list) else exc.default_detail)
         error.status = exc.status_code

@@ -21,6 +21,8 @@ than per view:
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import get_override
 from rest_framework import serializers
@@ -76,6 +78,9 @@ class NexusAutoSchema(AutoSchema):
                 responses[key] = self._get_response_for_code(ErrorSerializer, key, direction=direction)
             if code in (429, 503):
                 responses[key].setdefault("headers", {}).update(RETRY_AFTER)
+        for key, response in responses.items():
+            if not response.get("description"):
+                response["description"] = HTTPStatus(int(key)).phrase
         return dict(sorted(responses.items()))
 
     def _error_codes(self) -> list[int]:
