@@ -160,25 +160,22 @@ def _summary(fields: Mapping[str, list[str]]) -> str:
     return ValidationFailed.default_detail
 
 
-def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
-    """DRF's nested error detail ({field: [..]}, {field: {0: [..]}}, [..]) as
-    {"field" | "field.0" | "non_field_errors": [messages]}."""
-    out: dict[str, list[str]] = {}
+def _messages(detail, where: str = "") -> list[str]:
+    """Every message under one field, each prefixed with where it sits inside
+    it ("1: ..." for the second item of a list, "a.b: ..." deeper)."""
     if isinstance(detail, Mapping):
-        for key, value in detail.items():
-            name = NON_FIELD if key in (NON_FIELD, "detail") and not prefix else f"{prefix}{key}"
-            for sub, messages in _flatten(value, f"{name}.").items():
-                out.setdefault(sub, []).extend(messages)
-    elif isinstance(detail, list | tuple):
-        for item in detail:
-            if isinstance(item, Mapping | list | tuple):
-                for sub, messages in _flatten(item, prefix).items():
-                    out.setdefault(sub, []).extend(messages)
-            else:
-                out.setdefault(prefix.rstrip(".") or NON_FIELD, []).append(str(item))
-    else:
-        out.setdefault(prefix.rstrip(".") or NON_FIELD, []).append(str(detail))
-    return out
+        return [m for key, value in detail.items() for m in _messages(value, f"{where}.{key}" if where else str(key))]
+    if isinstance(detail, list | tuple):
+        return [m for item in detail for m in _messages(item, where)]
+    return [f"{where}: {detail}" if where else str(detail)]
+
+
+def _flatten(detail) -> dict[str, list[str]]:
+    """DRF's error detail ({field: [..]}, {field: {0: [..]}}, [..]) as
+    {top-level field | "non_field_errors": [messages]}."""
+    if not isinstance(detail, Mapping):
+        return {NON_FIELD: _messages(detail)}
+    return {(NON_FIELD if key == "detail" else str(key)): _messages(value) for key, value in detail.items()}
 
 
 def _validation_failed(detail) -> ValidationFailed:

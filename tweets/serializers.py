@@ -14,10 +14,9 @@ from rest_framework import serializers
 
 from media.serializers import MediaOutput
 from nexus.serializers import PrebuiltFieldsSerializer
+from nexus.snowflake import id_parse
 from nexus.timefmt import format_timestamp
 from tweets.text import MAX_TEXT_LENGTH
-
-MAX_SNOWFLAKE = (1 << 63) - 1
 
 
 @extend_schema_field({"type": "string", "pattern": "^[0-9]{1,19}$"})
@@ -27,15 +26,8 @@ class SnowflakeField(serializers.Field):
     default_error_messages = {"invalid": "Must be a tweet/media id: a string of digits."}
 
     def to_internal_value(self, data):
-        if isinstance(data, bool):
-            self.fail("invalid")
-        if isinstance(data, int):
-            value = data
-        elif isinstance(data, str) and data.isascii() and data.isdigit() and len(data) <= 19:
-            value = int(data)
-        else:
-            self.fail("invalid")
-        if not 0 < value <= MAX_SNOWFLAKE:
+        value = id_parse(data)
+        if value is None:
             self.fail("invalid")
         return value
 
@@ -91,9 +83,6 @@ class MetricsOutput(serializers.Serializer):
     views = serializers.IntegerField()
 
 
-ZERO_METRICS = {"likes": 0, "retweets": 0, "replies": 0, "quotes": 0, "views": 0}
-
-
 class TweetOutput(serializers.Serializer):
     id = serializers.CharField()
     author = AuthorOutput()
@@ -110,8 +99,8 @@ class TweetOutput(serializers.Serializer):
     metrics = MetricsOutput()
     tier = serializers.ChoiceField(choices=["hot", "warm", "cold"])
 
-    def to_representation(self, instance: tuple[dict, dict | None, dict[int, dict]]) -> dict:
-        """(tweet record, its live metrics or None, rendered media by id) -> tweet JSON."""
+    def to_representation(self, instance: tuple[dict, dict, dict[int, dict]]) -> dict:
+        """(tweet record, its live metrics, rendered media by id) -> tweet JSON."""
         record, metrics, media = instance
         return {
             "id": str(record["id"]),
@@ -126,7 +115,7 @@ class TweetOutput(serializers.Serializer):
             "in_reply_to_id": _str_or_none(record["in_reply_to_id"]),
             "quote_of_id": _str_or_none(record["quote_of_id"]),
             "media": [media[m] for m in record["media_ids"] if m in media],
-            "metrics": metrics or ZERO_METRICS,
+            "metrics": metrics,
             "tier": record["tier"],
         }
 

@@ -105,7 +105,7 @@ def test_at_most_four_media(pending_media, user, client_alice):
     too_many = _post(client_alice, [m.id for m in media])
     four = _post(client_alice, [m.id for m in media[:4]])
 
-    assert too_many.status_code == 400 and "media_ids" in too_many.json()
+    assert too_many.status_code == 400 and "media_ids" in too_many.json()["fields"]
     assert four.status_code == 201
     assert [m["id"] for m in four.json()["media"]] == [str(m.id) for m in media[:4]]
 

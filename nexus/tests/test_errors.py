@@ -77,10 +77,10 @@ def test_a_whole_body_error_is_400_with_its_message_as_detail(client_alice, user
     assert body["fields"] == {"non_field_errors": ["Send text and/or media_ids."]}
 
 
-def test_nested_field_errors_are_named_by_their_path(client_alice):
+def test_nested_field_errors_sit_under_their_field_named_by_their_place(client_alice):
     response = client_alice.post("/api/v1/views", {"tweet_ids": ["1", "x"]}, format="json")
     body = assert_error_shape(response, 400, "invalid")
-    assert list(body["fields"]) == ["tweet_ids.1"]
+    assert body["fields"] == {"tweet_ids": ["1: Must be a tweet/media id: a string of digits."]}
 
 
 def test_malformed_json_is_400_in_the_shape(client_alice):
