@@ -37,6 +37,7 @@ def test_unknown_api_paths_are_the_json_404(anon_client, method):
     response = getattr(anon_client, method)("/api/v1/no/such/thing")
     assert_error_shape(response, 404, "not_found")
     assert_error_shape(anon_client.get("/api/v2/tweets"), 404, "not_found")
+    assert_error_shape(anon_client.get("/api/v1/tweets/not-an-id"), 404, "not_found")
 
 
 def test_unknown_pages_outside_the_api_stay_html(anon_client):

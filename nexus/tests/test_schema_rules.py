@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from engagement.models import METRICS
+from tweets.serializers import MetricsOutput
 from tweets.text import MAX_TEXT_LENGTH
 
 pytestmark = pytest.mark.django_db
@@ -94,3 +96,7 @@ def test_ids_are_strings_and_responses_declare_every_key(schema):
         for parameter in operation.get("parameters", []):
             if parameter["name"].endswith("_id"):
                 assert parameter["schema"]["type"] == "string"
+
+
+def test_the_metrics_object_declares_the_one_metric_list():
+    assert list(MetricsOutput().fields) == list(METRICS)
