@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from analytics.serializers import SimilarOutput, SimilarQuery
 from api import selectors, services
 from engagement.serializers import TrendingOutput, TrendingQuery
-from nexus.pagination import keyset_page, page_size_from
+from nexus.pagination import keyset_page, page_parameters, page_size_from
 from nexus.roles import user_can_read_events
 from nexus.schema import ErrorOutput
 from nexus.snowflake import id_parse
@@ -188,7 +188,7 @@ class DraftListView(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
-        parameters=[OpenApiParameter("cursor", OpenApiTypes.STR), OpenApiParameter("limit", OpenApiTypes.INT)],
+        parameters=page_parameters(),
         responses={200: TweetPageOutput},
         summary="The caller's drafts, newest first",
     )
@@ -201,7 +201,7 @@ class DraftListView(APIView):
 
 class UserTimelineView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("cursor", OpenApiTypes.STR), OpenApiParameter("limit", OpenApiTypes.INT)],
+        parameters=page_parameters(),
         responses={200: TweetPageOutput},
         summary="A user's published tweets, newest first",
     )
@@ -216,8 +216,7 @@ class SearchView(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("q", OpenApiTypes.STR, required=True, description="Words, #hashtag, from:username"),
-            OpenApiParameter("cursor", OpenApiTypes.STR),
-            OpenApiParameter("limit", OpenApiTypes.INT),
+            *page_parameters(),
         ],
         responses={200: TweetPageOutput},
         summary="Full-text search over published hot and warm tweets",
@@ -230,7 +229,7 @@ class EventFeedView(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
-        parameters=[OpenApiParameter("after", OpenApiTypes.STR), OpenApiParameter("limit", OpenApiTypes.INT)],
+        parameters=page_parameters(default=100, cursor="after"),
         responses={200: EventPageOutput, 403: ErrorOutput},
         summary="Outbox events after a cursor (moderator/service tokens)",
     )

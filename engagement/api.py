@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticated
@@ -20,7 +19,7 @@ from engagement.serializers import (
     ViewsInput,
     ViewsOutput,
 )
-from nexus.pagination import keyset_page
+from nexus.pagination import keyset_page, page_parameters
 from tweets.selectors import tweet_ids_visible_to
 
 
@@ -81,10 +80,7 @@ class EngagementView(APIView):
 
 class LikedByView(APIView):
     @extend_schema(
-        parameters=[
-            OpenApiParameter("cursor", OpenApiTypes.STR),
-            OpenApiParameter("limit", OpenApiTypes.INT, description="1–100, default 20"),
-        ],
+        parameters=page_parameters(),
         responses=LikedByPageOutput,
         summary="Users who liked the tweet, newest first",
     )

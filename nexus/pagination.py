@@ -12,6 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.request import Request
 from rest_framework.utils.urls import replace_query_param
 
@@ -19,6 +21,15 @@ from nexus.errors import ValidationFailed
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+
+
+def page_parameters(*, default: int = DEFAULT_PAGE_SIZE, cursor: str = "cursor") -> list[OpenApiParameter]:
+    """The OpenAPI declaration of a page's query parameters, with the limits
+    page_size_from enforces."""
+    return [
+        OpenApiParameter(cursor, OpenApiTypes.STR, description="Where to continue: from a previous page"),
+        OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": default}),
+    ]
 
 
 def page_size_from(request: Request, default: int = DEFAULT_PAGE_SIZE) -> int:
