@@ -3,6 +3,8 @@ produces: raised by a service, by DRF, by Django, or at the URL level."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -172,3 +174,15 @@ def test_error_response_is_the_same_shape_outside_drf():
     )
     assert response.status_code == 429 and response["Retry-After"] == "3"
     assert response.content == b'{"detail": "Slow down.", "code": "throttled", "fields": {"x": ["y"]}}'
+
+
+def test_a_disallowed_host_on_an_api_path_is_400_in_the_shape(anon_client):
+    assert_error_shape(anon_client.get("/api/v1/search?q=x", HTTP_HOST="evil.example"), 400, "bad_request")
+
+
+def test_the_500_handler_answers_api_paths_in_the_shape_and_pages_in_html(rf):
+    response = errors.server_error(rf.get("/api/v1/tweets/1"))
+    assert response.status_code == 500 and response["Content-Type"] == "application/json"
+    assert json.loads(response.content) == {"detail": "Internal server error.", "code": "server_error"}
+    page = errors.server_error(rf.get("/ops/"))
+    assert page.status_code == 500 and page["Content-Type"].startswith("text/html")
