@@ -14,6 +14,7 @@ The OpenAPI schema declares this shape as the `Error` component (nexus.schema).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -210,7 +211,7 @@ def to_nexus_error(exc: Exception) -> NexusError | None:
         if isinstance(exc, drf.Throttled):
             error.code = "throttled"
             if exc.wait is not None:
-                error.headers["Retry-After"] = str(max(1, int(exc.wait)))
+                error.headers["Retry-After"] = str(max(1, math.ceil(exc.wait)))
         if getattr(exc, "auth_header", None):
             error.headers["WWW-Authenticate"] = exc.auth_header
         return error
