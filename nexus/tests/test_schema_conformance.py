@@ -4,8 +4,9 @@ the schema (status code declared, content type, headers, body shape), not only
 that drifts from its serializer fails here.
 
 Requests are generated from the schema itself; a share of them is pointed at
-real rows (a published tweet with media and likes, its author, its hashtag) so
-the 200 bodies are checked too, not only the 404s. Bounded: a fixed number of
+real rows (published tweets in each tier, one with media and likes, their
+author, their hashtag) so the 200 bodies are checked too, not only the 404s,
+including the warm and cold ones hydrated from the archive. Bounded: a fixed number of
 examples per operation, derandomized."""
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from engagement.services import like_set
+from lifecycle.services import lifecycle_run_due
+from lifecycle.tests.test_lifecycle import _age as age
 from media.services import media_upload
 from media.tests.conftest import media_root  # noqa: F401 - fixture
 from media.tests.factories import jpeg_bytes
@@ -66,10 +69,19 @@ def world(make_user, make_client, media_root, django_capture_on_commit_callbacks
     make_tweet(author, "a reply #fuzz", in_reply_to_id=tweet.id)
     make_tweet(author, "a draft", draft=True)
     like_set(user=fan, tweet_id=tweet.id, liked=True)
+    warm, cold = make_tweet(author, "gone warm #fuzz"), make_tweet(author, "gone cold #fuzz")
+    age(warm.id, days=10)
+    age(cold.id, days=100)
+    lifecycle_run_due()
     token = make_client(author)._credentials["HTTP_AUTHORIZATION"]
     return {
         "headers": {"Authorization": token},
-        "path": {"tweet_id": str(tweet.id), "media_id": str(media.id), "username": "fuzzer", "tag": "fuzz"},
+        "path": {
+            "tweet_id": [str(tweet.id), str(warm.id), str(cold.id)],
+            "media_id": [str(media.id)],
+            "username": ["fuzzer"],
+            "tag": ["fuzz"],
+        },
     }
 
 
@@ -77,8 +89,9 @@ def _aim_at_real_rows(case, world) -> None:
     """Half of the generated path parameters (chosen by the generated value,
     so the run stays deterministic) are replaced by ids of real rows."""
     for name, value in list((case.path_parameters or {}).items()):
-        if name in world["path"] and len(str(value)) % 2 == 0:
-            case.path_parameters[name] = world["path"][name]
+        real = world["path"].get(name)
+        if real and len(str(value)) % 2 == 0:
+            case.path_parameters[name] = real[len(str(value)) // 2 % len(real)]
 
 
 @pytest.mark.django_db
