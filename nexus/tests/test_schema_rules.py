@@ -100,3 +100,10 @@ def test_ids_are_strings_and_responses_declare_every_key(schema):
 
 def test_the_metrics_object_declares_the_one_metric_list():
     assert list(MetricsOutput().fields) == list(METRICS)
+
+
+def test_the_schema_is_valid_openapi_and_generates_without_warnings(tmp_path):
+    from django.core.management import call_command
+
+    call_command("spectacular", validate=True, fail_on_warn=True, file=str(tmp_path / "schema.yaml"))
+    assert (tmp_path / "schema.yaml").stat().st_size > 0
