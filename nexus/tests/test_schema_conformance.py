@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from django.core import signals
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -44,17 +42,6 @@ CHECKS = [
 EXAMPLES_PER_OPERATION = 25
 
 schema = schemathesis.openapi.from_wsgi("/api/schema", get_wsgi_application())
-
-
-@pytest.fixture(autouse=True)
-def _keep_the_test_connection():
-    # A real WSGI handler closes connections after each request; the test
-    # transaction must survive, as Django's own test client arranges.
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    yield
-    signals.request_started.connect(close_old_connections)
-    signals.request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
@@ -95,6 +82,7 @@ def _aim_at_real_rows(case, world) -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("wsgi_keeps_the_test_connection")
 @schema.parametrize()
 @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_every_response_conforms_to_the_schema(case, world):
