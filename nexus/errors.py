@@ -46,13 +46,13 @@ class NexusError(Exception):
         detail: str | None = None,
         *,
         code: str | None = None,
-        fields: Mapping[str, list[str]] | None = None,
+        fields: Mapping[str, list[str] | str] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> None:
         self.detail = detail or self.default_detail
         if code is not None:
             self.code = code
-        self.fields = {name: [str(m) for m in messages] for name, messages in (fields or {}).items()} or None
+        self.fields = {name: _as_list(messages) for name, messages in (fields or {}).items()} or None
         self.headers = dict(headers or {})
         super().__init__(self.detail)
 
@@ -68,7 +68,7 @@ class ValidationFailed(NexusError):
     default_detail = "Invalid input."
 
     def __init__(self, fields: Mapping[str, list[str] | str], detail: str | None = None, **kwargs) -> None:
-        fields = {name: [m] if isinstance(m, str) else list(m) for name, m in fields.items()}
+        fields = {name: _as_list(messages) for name, messages in fields.items()}
         super().__init__(detail or _summary(fields), fields=fields, **kwargs)
 
 
@@ -133,6 +133,10 @@ class ServiceUnavailable(NexusError):
         self.retry_after = retry_after
         headers = {"Retry-After": str(retry_after), **kwargs.pop("headers", {})}
         super().__init__(detail, headers=headers, **kwargs)
+
+
+def _as_list(messages: list[str] | str) -> list[str]:
+    return [str(messages)] if isinstance(messages, str) else [str(m) for m in messages]
 
 
 # --- the shape ---------------------------------------------------------------------------------------
