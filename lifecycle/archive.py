@@ -15,17 +15,16 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import models
 from django.utils.dateparse import parse_datetime
-from rest_framework import status
-from rest_framework.exceptions import APIException
+
+from nexus.errors import ServiceUnavailable
 
 FORMAT = 1
 ZSTD_LEVEL = 9
 
 
-class ArchiveUnavailable(APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+class ArchiveUnavailable(ServiceUnavailable):
     default_detail = "The archive of this tweet cannot be read right now; retry shortly."
-    default_code = "archive_unavailable"
+    code = "archive_unavailable"
 
 
 def archive_key(tweet_id: int, tier: str) -> str:

@@ -34,6 +34,7 @@ from media import selectors as media_selectors
 from media import services as media_services
 from media.api import MediaUploadView
 from media.serializers import MediaOutput
+from nexus.errors import Unprocessable
 from nexus.schema import ErrorOutput
 from nexus.snowflake import id_parse
 from tweets.models import Tweet, TweetHashtag
@@ -353,7 +354,7 @@ class NoFollowsView(MastodonView):
     permission_classes = [IsAuthenticated]
 
     def post(self, request: Request, account_id: str, action: str) -> Response:
-        raise ValidationError({"detail": [f"Nexus has no follows, blocks or mutes ({action} is not available)."]})
+        raise Unprocessable(f"Nexus has no follows, blocks or mutes ({action} is not available).", code="not_supported")
 
 
 # --- statuses ------------------------------------------------------------------------------
@@ -535,7 +536,7 @@ class NotAvailableStatusActionView(MastodonView):
     permission_classes = [IsAuthenticated]
 
     def post(self, request: Request, status_id: str, action: str) -> Response:
-        raise ValidationError({"detail": [f"Nexus has no {action.replace('un', '', 1)}s."]})
+        raise Unprocessable(f"Nexus has no {action.replace('un', '', 1)}s.", code="not_supported")
 
 
 # --- media ---------------------------------------------------------------------------------

@@ -3,10 +3,10 @@ the composition layer (api.urls) and the Mastodon client API above it
 (mastodon_api.urls), reached by name so the kernel imports no app."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from nexus import health
+from nexus import errors, health
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
@@ -18,4 +18,12 @@ urlpatterns = [
     # one path with it (GET /api/v1/media/<id>, served for both) and shadows no other.
     path("", include("mastodon_api.urls")),
     path("", include("api.urls")),
+    # Unmatched /api/ paths answer with the API's JSON 404, never an HTML page.
+    re_path(r"^api/", errors.api_not_found),
 ]
+
+# Errors raised outside a DRF view: JSON under /api/, Django's pages elsewhere.
+handler400 = errors.bad_request
+handler403 = errors.permission_denied
+handler404 = errors.page_not_found
+handler500 = errors.server_error
