@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
@@ -30,12 +29,12 @@ from engagement.selectors import liked_by_queryset
 from mastodon_api import entities, oauth
 from mastodon_api.errors import exception_handler, superset_exception_handler
 from mastodon_api.pagination import id_page, limit_from, offset_from
+from mastodon_api.serializers import MediaSupersetOutput, SupersetErrorOutput
 from media import selectors as media_selectors
 from media import services as media_services
 from media.api import MediaUploadView
-from media.serializers import MediaOutput
 from nexus.errors import Unprocessable
-from nexus.schema import ErrorOutput
+from nexus.schema import NexusAutoSchema
 from nexus.snowflake import id_parse
 from tweets.models import Tweet, TweetHashtag
 from tweets.search import search_queryset
@@ -560,13 +559,13 @@ class MediaDetailView(MastodonView):
     `PUT` sets the description (alt text), Mastodon's way."""
 
     permission_classes = [IsAuthenticatedOrReadOnly]
-    schema = AutoSchema()  # the native operation stays in /api/schema
+    schema = NexusAutoSchema()  # the native operation stays in /api/schema
 
     def get_exception_handler(self):
         return superset_exception_handler
 
     @extend_schema(
-        responses={200: MediaOutput, 404: ErrorOutput},
+        responses={200: MediaSupersetOutput, **dict.fromkeys((401, 404, 503), SupersetErrorOutput)},
         summary="Media and its processing status (also a Mastodon MediaAttachment)",
     )
     def get(self, request: Request, media_id: str) -> Response:

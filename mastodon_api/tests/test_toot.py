@@ -18,7 +18,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def toot(tmp_path):
-    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config"), "PYTHONUNBUFFERED": "1", "BROWSER": "true"}
+    # Its config (apps, tokens) and anything else it keeps stay in the test's temp dir.
+    env = {
+        **os.environ,
+        **{f"XDG_{kind}_HOME": str(tmp_path / kind.lower()) for kind in ("CONFIG", "CACHE", "DATA", "STATE")},
+        "PYTHONUNBUFFERED": "1",
+        "BROWSER": "true",  # `webbrowser` must not open anything (the test answers "n" anyway)
+    }
 
     def run(*args: str, **kwargs) -> subprocess.Popen:
         return subprocess.Popen(
