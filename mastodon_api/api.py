@@ -27,13 +27,14 @@ from engagement import services as engagement_services
 from engagement.models import Like, Retweet
 from engagement.selectors import liked_by_queryset
 from mastodon_api import entities, oauth
-from mastodon_api.errors import exception_handler, superset_exception_handler
+from mastodon_api.errors import exception_handler
 from mastodon_api.pagination import id_page, limit_from, offset_from
-from mastodon_api.serializers import MediaSupersetOutput, SupersetErrorOutput
+from mastodon_api.serializers import MediaSupersetOutput
 from media import selectors as media_selectors
 from media import services as media_services
 from media.api import MediaUploadView
 from nexus.errors import Unprocessable
+from nexus.errors import exception_handler as native_exception_handler
 from nexus.schema import NexusAutoSchema
 from nexus.snowflake import id_parse
 from tweets.models import Tweet, TweetHashtag
@@ -562,10 +563,12 @@ class MediaDetailView(MastodonView):
     schema = NexusAutoSchema()  # the native operation stays in /api/schema
 
     def get_exception_handler(self):
-        return superset_exception_handler
+        # The native error body on the shared path: /api/schema promises its one
+        # Error shape for every operation (Mastodon clients branch on the status).
+        return native_exception_handler
 
     @extend_schema(
-        responses={200: MediaSupersetOutput, **dict.fromkeys((401, 404, 503), SupersetErrorOutput)},
+        responses={200: MediaSupersetOutput},
         summary="Media and its processing status (also a Mastodon MediaAttachment)",
     )
     def get(self, request: Request, media_id: str) -> Response:

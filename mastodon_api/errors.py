@@ -42,11 +42,3 @@ def exception_handler(exc, context):
         response.status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
     response.data = {"error": message}
     return response
-
-
-def superset_exception_handler(exc, context):
-    """For a path both APIs serve: the native body and Mastodon's `error` key."""
-    response = native_exception_handler(exc, context)
-    if response is not None and isinstance(response.data, dict):
-        response.data = {"error": error_message(response.data), **response.data}
-    return response

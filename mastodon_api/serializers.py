@@ -1,11 +1,10 @@
-"""Schema-only serializers for the one route both APIs serve (GET /api/v1/media/:id):
-its body is the native media JSON plus Mastodon's MediaAttachment fields, its
-errors the native error plus Mastodon's `error` key, and /api/schema says so."""
+"""Schema-only serializer for the one route both APIs serve (GET /api/v1/media/:id):
+its body is the native media JSON plus Mastodon's MediaAttachment fields, and
+/api/schema says so."""
 
 from rest_framework import serializers
 
 from media.serializers import MediaOutput
-from nexus.schema import ErrorSerializer
 
 
 class MediaSupersetOutput(MediaOutput):
@@ -18,7 +17,3 @@ class MediaSupersetOutput(MediaOutput):
     meta = serializers.DictField(help_text="Mastodon: original and small sizes")
     description = serializers.CharField(allow_null=True, help_text="Mastodon: the alt text")
     blurhash = serializers.CharField(allow_null=True)
-
-
-class SupersetErrorOutput(ErrorSerializer):
-    error = serializers.CharField(help_text="The same message under Mastodon's key")

@@ -292,7 +292,7 @@ def test_media_detail_serves_both_clients(client_alice, anon_client, user):
     assert body["url"].endswith("m/large.jpg") and body["preview_url"].endswith("m/small.jpg")
     assert body["meta"]["original"] == {"width": 800, "height": 600, "size": "800x600", "aspect": round(800 / 600, 6)}
     missing = anon_client.get("/api/v1/media/42")
-    assert missing.status_code == 404 and missing.json()["error"] == missing.json()["detail"]
+    assert missing.status_code == 404 and missing.json() == {"detail": "No such media.", "code": "not_found"}
     described = client_alice.put(f"/api/v1/media/{media.id}", {"description": "new alt"}, format="json")
     assert described.json()["description"] == described.json()["alt_text"] == "new alt"
 
