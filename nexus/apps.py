@@ -15,3 +15,7 @@ class NexusConfig(AppConfig):
         from nexus.auth import auth_cache_connect
 
         auth_cache_connect()
+        from nexus.logs import request_signals_connect
+
+        # Every line of a request carries its id, including Django's own after the middleware.
+        request_signals_connect()
