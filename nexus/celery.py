@@ -12,6 +12,9 @@ app.autodiscover_tasks()
 
 # The request id travels with every task a request enqueues (nexus.logs), and
 # the worker logs JSON through Django's LOGGING rather than its own handlers.
+from nexus import metrics  # noqa: E402
 from nexus.logs import celery_signals_connect  # noqa: E402
 
 celery_signals_connect()
+# Task durations (and the worker's metrics port): nexus/metrics.py.
+metrics.celery_signals_connect()
