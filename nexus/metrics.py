@@ -33,6 +33,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 from django.conf import settings
@@ -162,6 +163,10 @@ def _task_postrun(task=None, state=None, **kwargs) -> None:
 
 
 def _worker_init(**kwargs) -> None:
+    if settings.PROMETHEUS_MULTIPROC_DIR:
+        # Before the pool forks: a previous run's files would be summed in.
+        for stale in Path(settings.PROMETHEUS_MULTIPROC_DIR).glob("*.db"):
+            stale.unlink()
     port = settings.NEXUS_METRICS_WORKER_PORT
     if port:
         worker_exporter_start(host=settings.NEXUS_METRICS_WORKER_HOST, port=port)

@@ -163,3 +163,23 @@ def test_the_worker_port_serves_its_processes_metrics_under_the_same_rule(settin
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_the_grafana_dashboard_reads_only_metrics_that_exist(client):
+    import json
+    import re
+    from pathlib import Path
+
+    from django.conf import settings
+
+    dashboard = json.loads((Path(settings.BASE_DIR) / "docs" / "grafana-dashboard.json").read_text())
+    exposed = set()
+    for family in text_string_to_metric_families(client.get("/metrics").content.decode()):
+        exposed |= {family.name + suffix for suffix in ("", "_bucket", "_count", "_sum", "_total")}
+    used = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"\bnexus_[a-z0-9_]+", target["expr"])
+    }
+    assert used and used <= exposed, used - exposed
