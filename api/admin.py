@@ -223,7 +223,9 @@ class ModerationActionInline(admin.TabularInline):
 
 @admin.register(Tweet)
 class TweetAdmin(SimpleHistoryAdmin):
-    list_display = ("id", "author_link", "text_preview", "status", "tier", "version", "media_count", "created_at")
+    # Status next to the id: removed/deleted must be seen first, at any window width.
+    # (Media: the "has media" filter and the change page's thumbnails.)
+    list_display = ("id", "status", "author_link", "text_preview", "tier", "version", "created_at")
     list_filter = (
         VisibilityFilter,
         "state",
@@ -276,10 +278,6 @@ class TweetAdmin(SimpleHistoryAdmin):
             return f"({obj.tier}: in the archive)"
         text = obj.content.text
         return text if len(text) <= TEXT_PREVIEW_CHARS else text[: TEXT_PREVIEW_CHARS - 1] + "…"
-
-    @admin.display(description="media")
-    def media_count(self, obj: Tweet) -> int:
-        return len(obj.media_ids)
 
     @admin.display(description="status", ordering="state")
     def status(self, obj: Tweet) -> str:

@@ -127,9 +127,12 @@ def _storage_charts(summary: dict) -> dict:
 def dashboard(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     storage = _storage()
+    frame = admin.site.each_context(request)
     context = {
-        # The admin's frame: header, the user's name, password and logout links.
-        **admin.site.each_context(request),
+        # The admin's frame: header, the user's name, password and logout links;
+        # the side bar only for someone who has admin models to go to.
+        **frame,
+        "is_nav_sidebar_enabled": frame["is_nav_sidebar_enabled"] and bool(frame["available_apps"]),
         "title": "Operator dashboard",
         "now": now,
         "storage": storage,
