@@ -1,6 +1,7 @@
 """The one Celery app. Configuration comes from Django settings (CELERY_*)."""
 
 import os
+from functools import partial
 
 from celery import Celery
 
@@ -16,5 +17,6 @@ from nexus import metrics  # noqa: E402
 from nexus.logs import celery_signals_connect  # noqa: E402
 
 celery_signals_connect()
-# Task durations (and the worker's metrics port): nexus/metrics.py.
+# Task durations (and the worker's metrics port), queue depth at scrape: nexus/metrics.py.
 metrics.celery_signals_connect()
+metrics.source_register("celery", partial(metrics.celery_queue_gauges, app))

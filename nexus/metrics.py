@@ -113,10 +113,9 @@ class _SourcesCollector:
         yield up
 
 
-def _celery_queues() -> Iterable[Gauge]:
-    """Messages waiting in each queue the workers consume (the broker's own count)."""
-    from nexus.celery import app
-
+def celery_queue_gauges(app) -> Iterable[Gauge]:
+    """Messages waiting in each queue the workers consume (the broker's own
+    count); nexus/celery.py registers it with its app."""
     with app.connection_for_read() as conn:
         conn.ensure_connection(max_retries=1, timeout=2)
         channel = conn.default_channel
@@ -126,9 +125,6 @@ def _celery_queues() -> Iterable[Gauge]:
             except conn.channel_errors:  # the queue was never declared: nothing waiting
                 depth = 0
             yield Gauge("nexus_celery_queue_depth", "Messages waiting in a Celery queue.", depth, {"queue": queue})
-
-
-source_register("celery", _celery_queues)
 
 
 # --- recording ---------------------------------------------------------------------------------

@@ -31,10 +31,14 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import boto3
+import psycopg
 import pytest
+import redis
 import yaml
 from django.conf import settings
 from django.db import connection
+from moto.server import ThreadedMotoServer
 from prometheus_client.parser import text_string_to_metric_families
 
 COMPOSE = Path(settings.BASE_DIR) / "docker-compose.yml"
@@ -225,8 +229,6 @@ def _until(deadline: float, attempt, what: str, logs) -> None:
 @pytest.fixture
 def scratch_database():
     """A fresh database on the machine's PostgreSQL for the compose services."""
-    import psycopg
-
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://... (the compose services run on it)")
     base = urllib.parse.urlsplit(settings.DATABASE_URL)
@@ -243,8 +245,6 @@ def scratch_database():
 @pytest.fixture
 def scratch_redis():
     """The run's Redis database; the broker keys the services leave are removed after."""
-    import redis
-
     if not settings.REDIS_URL:
         pytest.skip("needs Redis: set REDIS_URL=redis://... (the compose services run on it)")
     yield settings.REDIS_URL
@@ -257,8 +257,6 @@ def scratch_redis():
 
 @pytest.fixture
 def moto_server():
-    from moto.server import ThreadedMotoServer
-
     port = _free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
@@ -270,8 +268,6 @@ def moto_server():
 @pytest.mark.redis
 @pytest.mark.worker
 def test_the_compose_services_come_up_healthy(compose, scratch_database, scratch_redis, moto_server, tmp_path):
-    import boto3
-
     token = secrets.token_urlsafe(24)
     variables = {
         **REQUIRED_ENV,
