@@ -29,6 +29,8 @@ def _screenshot(browser, name: str) -> None:
 
 def test_staff_opens_the_dashboard_from_the_admin_and_it_reads_like_the_admin(browser, live_server, user, monkeypatch):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
 
     monkeypatch.setattr("sys.stdin", io.StringIO("Watch-the-graphs-77\n"))
     call_command("create_user", "operator", "--staff", "--password-stdin", stdout=io.StringIO())
@@ -75,4 +77,6 @@ def test_staff_opens_the_dashboard_from_the_admin_and_it_reads_like_the_admin(br
     _screenshot(browser, "dashboard.png")
 
     tools.find_element(By.CSS_SELECTOR, "#logout-form button").click()
-    assert "Logged out" in browser.page_source
+    # The logout page loads after the click returns: wait for it (bounded), then read it.
+    WebDriverWait(browser, 10).until(expected_conditions.url_contains("/admin/logout/"))
+    assert "Logged out" in browser.find_element(By.ID, "content").text

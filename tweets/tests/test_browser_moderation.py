@@ -98,6 +98,8 @@ def test_moderator_walk_through_from_create_user_to_revert(browser, live_server,
 
     from django.core.management import call_command
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
 
     from api.services import tweet_edit
     from tweets.models import Tweet
@@ -144,7 +146,7 @@ def test_moderator_walk_through_from_create_user_to_revert(browser, live_server,
     assert label.text == "Removed" and _inside_the_window(browser, label)
     _screenshot(browser, "moderation-list.png")
     row.find_element(By.LINK_TEXT, "alice").click()
-    assert "author=alice" in browser.current_url
+    WebDriverWait(browser, 10).until(expected_conditions.url_contains("author=alice"))  # the click loads a page
     assert "/admin/auth/" not in browser.current_url
 
     # 7. Revert the vandalised tweet: versions page, pick version 1 in the list, give a reason.
