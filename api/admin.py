@@ -32,7 +32,7 @@ from rest_framework.exceptions import APIException
 from simple_history.admin import SimpleHistoryAdmin
 
 from api import services
-from api.templatetags.nexus_admin import as_datetime
+from api.templatetags.nexus_admin import as_datetime, local_time
 from engagement.selectors import metrics_for_many
 from lifecycle.selectors import archive_document, tweet_history
 from media.admin import thumbnail_html
@@ -122,6 +122,18 @@ def _error_text(exc: APIException) -> str:
     if isinstance(detail, dict):
         return "; ".join(f"{k}: {' '.join(map(str, v if isinstance(v, list) else [v]))}" for k, v in detail.items())
     return str(detail)
+
+
+def _local_time_field(name: str, label: str):
+    """A read-only admin column showing the model's `name` datetime in the reader's time zone."""
+
+    @admin.display(description=label, ordering=name)
+    def show(self, obj: Tweet) -> str:
+        value = getattr(obj, name)
+        return local_time(value) if value else "—"
+
+    show.__name__ = f"{name}_local"
+    return show
 
 
 # --- list filters ---------------------------------------------------------------------------------
@@ -248,14 +260,14 @@ class TweetAdmin(SimpleHistoryAdmin):
         "text",
         "media_thumbnails",
         "engagement",
-        "state",
+        "publication_state",
         "tier",
         "version",
-        "created_at",
-        "published_at",
-        "edited_at",
-        "deleted_at",
-        "removed_at",
+        "created_at_local",
+        "published_at_local",
+        "edited_at_local",
+        "deleted_at_local",
+        "removed_at_local",
         "removed_reason",
         "in_reply_to_id",
         "quote_of_id",
@@ -282,6 +294,23 @@ class TweetAdmin(SimpleHistoryAdmin):
     @admin.display(description="status", ordering="state")
     def status(self, obj: Tweet) -> str:
         return tweet_status_html(obj)
+
+    @admin.display(description="publication state")
+    def publication_state(self, obj: Tweet) -> str:
+        # The row keeps its state under a removal or deletion (a restore returns to it).
+        state = obj.get_state_display()
+        if obj.removed_at:
+            return f"{state} (hidden: removed by a moderator)"
+        if obj.deleted_at:
+            return f"{state} (hidden: deleted by the author)"
+        return state
+
+    # The change page's times in the reader's zone, as the versions page shows them.
+    created_at_local = _local_time_field("created_at", "created at")
+    published_at_local = _local_time_field("published_at", "published at")
+    edited_at_local = _local_time_field("edited_at", "edited at")
+    deleted_at_local = _local_time_field("deleted_at", "deleted by the author at")
+    removed_at_local = _local_time_field("removed_at", "removed by a moderator at")
 
     @admin.display(description="author", ordering="author__username")
     def author_link(self, obj: Tweet) -> str:

@@ -339,6 +339,8 @@ def test_removed_and_deleted_tweets_are_labelled_in_the_list_and_on_their_page(m
 
     page = mod_client.get(f"{CHANGELIST}{removed.pk}/change/").content.decode()
     assert 'id="tweet-banner"' in page and "Removed by a moderator" in page and "spam link" in page
+    assert "Published (hidden: removed by a moderator)" in page  # the row's state, not a bare "Published"
+    assert page.count("data-local-time") >= 3  # created, published, removed (and the banner) in local time
     assert "Deleted by its author" in mod_client.get(f"{CHANGELIST}{deleted.pk}/change/").content.decode()
     assert 'id="tweet-banner"' not in mod_client.get(f"{CHANGELIST}{shown.pk}/change/").content.decode()
 
