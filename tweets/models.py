@@ -106,6 +106,19 @@ class Tweet(models.Model):
             models.Index(fields=["quote_of_id"], name="tweet_quote_of", condition=Q(quote_of_id__isnull=False)),
             models.Index(fields=["-published_at", "-id"], name="tweet_published_recent"),
             models.Index(fields=["content"], name="tweet_content_used", condition=Q(content__isnull=False)),
+            # The lifecycle's due queue (SPEC section 7): its next moves are the
+            # oldest rows of each of these two partial indexes (tweets.tiering).
+            # Cold rows, the bulk of a long-lived table, are in neither.
+            models.Index(
+                fields=["published_at", "id"],
+                name="tweet_hot_due",
+                condition=Q(tier="hot", published_at__isnull=False),
+            ),
+            models.Index(
+                fields=["published_at", "id"],
+                name="tweet_warm_due",
+                condition=Q(tier="warm", published_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from engagement.selectors import metrics_for_many, metrics_read_many
-from lifecycle.selectors import archived_record, archived_record_ttl
+from lifecycle import selectors as lifecycle_selectors
 from media.selectors import media_render_many
 from nexus.redis_batch import redis_batch
 from nexus.timefmt import format_timestamp
@@ -51,12 +51,6 @@ def tweet_record_build(
     }
 
 
-def _record_from_row(tweet: Tweet) -> dict:
-    if tweet.tier == Tier.HOT:
-        return tweet_record_build(tweet)
-    return archived_record(tweet)
-
-
 def hot_cache_ttl(tweet: Tweet, now: datetime | None = None) -> int:
     """Seconds left of the tweet's first 24 h (its cacheable life); ≤ 0 after."""
     now = now or timezone.now()
@@ -89,10 +83,14 @@ def tweet_records_get_many(tweet_ids: Iterable[int], *, cached: dict[int, dict] 
         now = timezone.now()
         hot_to_cache: dict[int, tuple[dict, int]] = {}
         archived_to_cache: dict[int, tuple[dict, int]] = {}
-        archived_ttl = archived_record_ttl()
-        rows = Tweet.objects.not_gone().filter(pk__in=missing).select_related("author", "content")
+        archived_ttl = lifecycle_selectors.archived_record_ttl()
+        rows = list(Tweet.objects.not_gone().filter(pk__in=missing).select_related("author", "content"))
+        # Warm and cold records: one read per archive segment row group for the whole batch.
+        archived = lifecycle_selectors.archived_records_get_many([t for t in rows if t.tier != Tier.HOT])
         for tweet in rows:
-            record = _record_from_row(tweet)
+            record = tweet_record_build(tweet) if tweet.tier == Tier.HOT else archived.get(tweet.id)
+            if record is None:  # its archive holds nothing (erased)
+                continue
             records[tweet.id] = record
             if tweet.tier != Tier.HOT:
                 if archived_ttl > 0:

@@ -1,5 +1,6 @@
 """Write side of tweets: every change happens here, in one transaction with its
-outbox event, its history record and its lifecycle schedule."""
+outbox event and its history record. (A published tweet's lifecycle needs no
+row of its own: the lifecycle finds due moves through the tiers' due indexes.)"""
 
 from __future__ import annotations
 
@@ -16,8 +17,6 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 
 from analytics.services import hashtag_uses_changed, hashtag_uses_ctes
 from engagement.services import engagement_tweet_visibility_changed
-from lifecycle.selectors import archived_record
-from lifecycle.services import lifecycle_schedule, lifecycle_task_build
 from media.services import media_check_attachable
 from nexus.db import prepared_cursor
 from nexus.errors import Conflict, PreconditionFailed
@@ -206,8 +205,8 @@ def _idempotent_replay(*, author_id: int, key: str) -> Tweet | None:
 
 # A new tweet on PostgreSQL is one statement: its content (stored once per
 # hash, or pinned when it exists, see CONTENT_PIN_SQL), the row, its creation
-# history record, version 1, the outbox event, its hashtags, its lifecycle
-# queue row, its Idempotency-Key and its hashtag counts (analytics). Every
+# history record, version 1, the outbox event, its hashtags, its
+# Idempotency-Key and its hashtag counts (analytics). Every
 # write after the tweet's is driven by the tweet CTE's RETURNING, so all or
 # none of them happen, and alone it is its own transaction. When the
 # content row can be neither inserted nor pinned (a concurrent insert of the
@@ -248,11 +247,6 @@ WITH new_content AS (
 ), tags AS (
     INSERT INTO tweets_tweethashtag (tweet_id, tag, created_at)
     SELECT id, tag, %(now)s FROM tweet, unnest(string_to_array(%(tags)s, ' ')) AS tag
-    ON CONFLICT DO NOTHING
-), queue AS (
-    INSERT INTO lifecycle_lifecycletask (tweet_id, target, due_at, attempts, last_error)
-    SELECT id, %(queue_target)s::varchar, %(queue_due)s::timestamptz, 0, '' FROM tweet
-    WHERE %(queue_target)s::varchar IS NOT NULL
     ON CONFLICT DO NOTHING
 ), idempotency AS (
     INSERT INTO tweets_idempotencykey (user_id, key, tweet_id, created_at)
@@ -307,7 +301,6 @@ def _tweet_insert(*, author, text, media_ids, in_reply_to_id, quote_of_id, draft
 
 
 def _tweet_insert_one_statement(tweet: Tweet, *, tags: list[str], idempotency_key: str | None) -> None:
-    queue = lifecycle_task_build(tweet_id=tweet.id, published_at=tweet.published_at) if tweet.published_at else None
     params = {
         "id": tweet.id,
         "author_id": tweet.author_id,
@@ -324,8 +317,6 @@ def _tweet_insert_one_statement(tweet: Tweet, *, tags: list[str], idempotency_ke
         # One text, split in SQL: psycopg dumps a Python list element by
         # element, and a tag never contains a space (hashtags_extract).
         "tags": " ".join(tags),
-        "queue_target": queue.target if queue else None,
-        "queue_due": queue.due_at if queue else None,
         "idempotency_key": idempotency_key,
     }
     hashtag_sql, hashtag_params = hashtag_uses_ctes(source="tag_change", at=tweet.created_at)
@@ -359,16 +350,13 @@ def _tweet_insert_orm(tweet: Tweet, *, tags: list[str], idempotency_key: str | N
     TweetHashtag.objects.bulk_create(
         [TweetHashtag(tweet=tweet, tag=tag, created_at=tweet.created_at) for tag in tags], ignore_conflicts=True
     )
-    if tweet.published_at is not None:
-        lifecycle_schedule(tweet_id=tweet.id, published_at=tweet.published_at)
     if tags:
         hashtag_uses_changed(added=tags, removed=[], at=tweet.created_at)
 
 
 def _on_published(tweet: Tweet, text: str) -> None:
-    """A draft went public: its tags, its lifecycle schedule, its parent's count."""
+    """A draft went public: its tags, its parent's count."""
     _hashtags_sync(tweet, text)
-    lifecycle_schedule(tweet_id=tweet.id, published_at=tweet.published_at)
     engagement_tweet_visibility_changed(
         tweet_id=tweet.id, in_reply_to_id=tweet.in_reply_to_id, quote_of_id=tweet.quote_of_id, delta=+1
     )
@@ -551,8 +539,7 @@ def tweet_restore(*, tweet_id: int, moderator, reason: str) -> Tweet:
     if tweet.deleted_at is None and tweet.state != TweetState.DRAFT:
         if tweet.tier == Tier.HOT:
             _hashtags_sync(tweet, tweet.content.text)
-        elif tweet.tier == Tier.WARM:  # still searchable: its tags come back from the archive
-            _hashtags_sync(tweet, archived_record(tweet)["text"])
+        # A warm tweet's tags are lexemes of its search vector (tweets.tiering): nothing to restore.
         engagement_tweet_visibility_changed(
             tweet_id=tweet.id, in_reply_to_id=tweet.in_reply_to_id, quote_of_id=tweet.quote_of_id, delta=+1
         )

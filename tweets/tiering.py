@@ -1,0 +1,268 @@
+"""The tweets app's side of a tier move: every statement over tweets_* tables
+that the lifecycle needs, set-based over a whole batch (the lifecycle app
+decides what is due and writes the archive; it never writes these tables).
+
+A move is: `tier_due_claim` (lock a batch of due rows), `tier_hot_rows` /
+`tier_history_rows` (what the archive must hold), then, after the archive
+segment is written and verified, `tier_move_apply` in the same transaction:
+the rows slimmed, versions, history, hashtags and unused content deleted, one
+`tweet.tier_changed` event per tweet, and the cache dropped after commit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from tweets import cache as tweet_cache
+from tweets.models import EventType, OutboxEvent, Tier, Tweet, TweetContent, TweetHashtag, TweetState, TweetVersion
+
+# The claim: due rows of one tier in publication order, read through the
+# partial index of that tier (tweet_hot_due / tweet_warm_due), skipping rows
+# another mover holds. FOR NO KEY UPDATE, not FOR UPDATE: it conflicts with
+# other movers and with edits and moderation (FOR UPDATE) but not with the
+# FOR KEY SHARE that a like's or reply's foreign key takes, so engagement on
+# the batch never waits for the segment upload. The lock lasts until the
+# move's transaction ends: a killed mover's connection closes, PostgreSQL
+# aborts its transaction and the rows are claimable again at once.
+CLAIM_SQL = (
+    "SELECT id FROM tweets_tweet WHERE tier = %s AND published_at <= %s "
+    "ORDER BY published_at, id LIMIT %s FOR NO KEY UPDATE SKIP LOCKED"
+)
+
+
+def tier_due_claim(*, tier: str, published_before: datetime, limit: int) -> list[int]:
+    """Lock up to `limit` published rows of `tier` published at or before
+    `published_before`; call inside the move's transaction. Returns their ids."""
+    if connection.vendor != "postgresql":
+        # SQLite serialises writers: the transaction itself is the claim.
+        return list(
+            Tweet.objects.filter(tier=tier, published_at__lte=published_before)
+            .order_by("published_at", "id")
+            .values_list("id", flat=True)[:limit]
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(CLAIM_SQL, [tier, published_before, limit])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def tier_due_oldest(*, tier: str) -> datetime | None:
+    """Publication time of the oldest row still in `tier` (through its due index)."""
+    return (
+        Tweet.objects.filter(tier=tier, published_at__isnull=False)
+        .order_by("published_at")
+        .values_list("published_at", flat=True)
+        .first()
+    )
+
+
+def tier_due_count(*, tier: str, published_before: datetime, limit: int = 100_000) -> int:
+    """Rows of `tier` due (bounded: an index-only count of at most `limit`)."""
+    return len(Tweet.objects.filter(tier=tier, published_at__lte=published_before).values_list("id", flat=True)[:limit])
+
+
+# --- what the archive holds -------------------------------------------------------------------
+def _history_encode(row: dict) -> dict:
+    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
+
+
+def tier_history_rows(*, tweet_ids: Sequence[int]) -> dict[int, list[dict]]:
+    """The simple-history rows of these tweets still in PostgreSQL, oldest
+    first, every concrete column by attname, datetimes as ISO 8601."""
+    found: dict[int, list[dict]] = {}
+    rows = Tweet.history.filter(id__in=tweet_ids).order_by("id", "history_date", "history_id").values()
+    for row in rows:
+        found.setdefault(row["id"], []).append(_history_encode(row))
+    return found
+
+
+def tier_hot_rows(*, tweet_ids: Sequence[int]) -> list[dict]:
+    """Everything the archive keeps of these (hot) tweets, one dict each: the
+    row's columns, author's username, text, media, hashtags, every version
+    with its text, and the history rows. Four queries for the whole batch."""
+    versions: dict[int, list[dict]] = {}
+    for v in (
+        TweetVersion.objects.filter(tweet_id__in=tweet_ids)
+        .order_by("tweet_id", "version")
+        .values_list("tweet_id", "version", "content__text", "content_id", "media_ids", "created_at", "created_by_id")
+    ):
+        versions.setdefault(v[0], []).append(
+            {
+                "version": v[1],
+                "text": v[2] or "",
+                "content_hash": v[3],
+                "media_ids": list(v[4] or []),
+                "created_at": v[5],
+                "created_by_id": v[6],
+            }
+        )
+    hashtags: dict[int, list[str]] = {}
+    for tweet_id, tag in (
+        TweetHashtag.objects.filter(tweet_id__in=tweet_ids).order_by("tag").values_list("tweet_id", "tag")
+    ):
+        hashtags.setdefault(tweet_id, []).append(tag)
+    history = tier_history_rows(tweet_ids=tweet_ids)
+    rows = []
+    for t in Tweet.objects.filter(pk__in=tweet_ids).values(
+        "id",
+        "author_id",
+        "author__username",
+        "state",
+        "version",
+        "published_version",
+        "created_at",
+        "published_at",
+        "edited_at",
+        "in_reply_to_id",
+        "quote_of_id",
+        "content_id",
+        "content__text",
+        "media_ids",
+    ):
+        rows.append(
+            {
+                "id": t["id"],
+                "author_id": t["author_id"],
+                "username": t["author__username"],
+                "state": t["state"],
+                "version": t["version"],
+                "published_version": t["published_version"],
+                "created_at": t["created_at"],
+                "published_at": t["published_at"],
+                "edited_at": t["edited_at"],
+                "in_reply_to_id": t["in_reply_to_id"],
+                "quote_of_id": t["quote_of_id"],
+                "content_hash": t["content_id"],
+                "text": t["content__text"] or "",
+                "media_ids": list(t["media_ids"] or []),
+                "hashtags": hashtags.get(t["id"], []),
+                "versions": versions.get(t["id"], []),
+                "history": history.get(t["id"], []),
+            }
+        )
+    return rows
+
+
+# --- the move itself ------------------------------------------------------------------------
+WARM_SQL = """
+UPDATE tweets_tweet t SET tier = 'warm', content_hash = NULL, media_ids = '[]'::jsonb,
+    search_vector = strip(coalesce(t.search_vector, ''::tsvector)) || coalesce(
+        (SELECT array_to_tsvector(array_agg(DISTINCT '#' || h.tag)) FROM tweets_tweethashtag h WHERE h.tweet_id = t.id),
+        ''::tsvector)
+WHERE t.id = ANY(%(ids)s) AND t.tier = 'hot'
+"""
+COLD_SQL = """
+UPDATE tweets_tweet SET tier = 'cold', state = 'archived', search_vector = NULL, edited_at = NULL,
+    published_version = NULL, content_hash = NULL, media_ids = '[]'::jsonb
+WHERE id = ANY(%(ids)s) AND tier = %(source)s
+"""
+HASHES_SQL = """
+SELECT content_hash FROM tweets_tweet WHERE id = ANY(%(ids)s) AND content_hash IS NOT NULL
+UNION SELECT content_hash FROM tweets_tweetversion WHERE tweet_id = ANY(%(ids)s) AND content_hash IS NOT NULL
+"""
+# Content rows no tweet or version uses any more. A poster reusing the text
+# right now pins the row FOR KEY SHARE (tweets.services.CONTENT_PIN_SQL), which
+# this FOR UPDATE SKIP LOCKED skips: the row stays, as it must.
+CONTENT_RELEASE_SQL = """
+DELETE FROM tweets_tweetcontent WHERE hash IN (
+    SELECT c.hash FROM tweets_tweetcontent c WHERE c.hash = ANY(%(hashes)s)
+    AND NOT EXISTS (SELECT 1 FROM tweets_tweet t WHERE t.content_hash = c.hash)
+    AND NOT EXISTS (SELECT 1 FROM tweets_tweetversion v WHERE v.content_hash = c.hash)
+    FOR UPDATE SKIP LOCKED)
+"""
+# One event per tweet, no data: the new tier is on the tweet.
+EVENTS_SQL = """
+INSERT INTO tweets_outboxevent (txid, type, tweet_id, author_id, version, at, data)
+SELECT pg_current_xact_id()::text::bigint, %(type)s, id, author_id, version, %(now)s, '{}'::jsonb
+FROM tweets_tweet WHERE id = ANY(%(ids)s) ORDER BY id
+"""
+
+
+def tier_move_apply(*, tweet_ids: list[int], source: str, target: str, now: datetime | None = None) -> int:
+    """Slim the claimed rows from `source` to `target` (call inside the move's
+    transaction, holding the claim's row locks, after the archive segment
+    holding them was written and verified). Warm rows keep ids, author, times
+    and a stripped search vector with their hashtags folded in as `#tag`
+    lexemes; cold rows become stubs. Versions, history rows, hashtag rows and
+    content no one else uses are deleted; one tweet.tier_changed event per
+    tweet. Returns the number of rows moved."""
+    if not tweet_ids:
+        return 0
+    now = now or timezone.now()
+    ids = list(tweet_ids)
+    if connection.vendor == "postgresql":
+        moved = _apply_postgresql(ids, source=source, target=target, now=now)
+    else:
+        moved = _apply_orm(ids, source=source, target=target, now=now)
+    transaction.on_commit(lambda: tweet_cache.tweet_cache_delete_many(ids))
+    return moved
+
+
+def _apply_postgresql(ids: list[int], *, source: str, target: str, now: datetime) -> int:
+    params = {"ids": ids, "source": source, "type": EventType.TIER_CHANGED.value, "now": now}
+    with connection.cursor() as cursor:
+        hashes: list[str] = []
+        if source == Tier.HOT:
+            cursor.execute(HASHES_SQL, params)
+            hashes = [row[0] for row in cursor.fetchall()]
+        cursor.execute(WARM_SQL if target == Tier.WARM else COLD_SQL, params)
+        moved = cursor.rowcount
+        cursor.execute(EVENTS_SQL, params)
+        if source == Tier.HOT:
+            cursor.execute("DELETE FROM tweets_tweetversion WHERE tweet_id = ANY(%(ids)s)", params)
+            cursor.execute("DELETE FROM tweets_tweethashtag WHERE tweet_id = ANY(%(ids)s)", params)
+        cursor.execute(f"DELETE FROM {Tweet.history.model._meta.db_table} WHERE id = ANY(%(ids)s)", params)
+        if hashes:
+            cursor.execute(CONTENT_RELEASE_SQL, {"hashes": hashes})
+    return moved
+
+
+def _apply_orm(ids: list[int], *, source: str, target: str, now: datetime) -> int:
+    """The same writes on SQLite (no tsvector: SQLite search covers hot text only)."""
+    hashes = set()
+    if source == Tier.HOT:
+        hashes = set(Tweet.objects.filter(pk__in=ids).values_list("content_id", flat=True))
+        hashes |= set(TweetVersion.objects.filter(tweet_id__in=ids).values_list("content_id", flat=True))
+    fields: dict = {"tier": target, "content": None, "media_ids": []}
+    if target == Tier.COLD:
+        fields |= {"state": TweetState.ARCHIVED, "edited_at": None, "published_version": None}
+    rows = Tweet.objects.filter(pk__in=ids, tier=source)
+    moved = rows.update(**fields)
+    OutboxEvent.objects.bulk_create(
+        [
+            OutboxEvent(txid=0, type=EventType.TIER_CHANGED, tweet_id=i, author_id=a, version=v, at=now, data={})
+            for i, a, v in Tweet.objects.filter(pk__in=ids).order_by("id").values_list("id", "author_id", "version")
+        ]
+    )
+    for queryset in (
+        TweetVersion.objects.filter(tweet_id__in=ids),
+        TweetHashtag.objects.filter(tweet_id__in=ids),
+        Tweet.history.filter(id__in=ids),
+    ):
+        queryset._raw_delete(queryset.db)
+    hashes.discard(None)
+    if hashes:
+        unused = TweetContent.objects.filter(hash__in=hashes).exclude(
+            Q(hash__in=Tweet.objects.filter(content_id__in=hashes).values("content_id"))
+            | Q(hash__in=TweetVersion.objects.filter(content_id__in=hashes).values("content_id"))
+        )
+        unused._raw_delete(unused.db)
+    return moved
+
+
+def tier_history_release(*, tweet_ids: list[int]) -> None:
+    """Delete history rows the archive now holds (a segment rewrite merged them)."""
+    queryset = Tweet.history.filter(id__in=tweet_ids)
+    queryset._raw_delete(queryset.db)
+
+
+def tier_gone_ids(*, tweet_ids: Sequence[int]) -> set[int]:
+    """Those of `tweet_ids` that are deleted or removed now."""
+    return set(
+        Tweet.objects.filter(pk__in=tweet_ids)
+        .filter(Q(deleted_at__isnull=False) | Q(removed_at__isnull=False))
+        .values_list("id", flat=True)
+    )
