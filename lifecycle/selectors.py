@@ -268,7 +268,7 @@ def queue_backlog(*, now=None) -> dict:
     catalog = segment_catalog()
     return {
         "due": due,
-        "queued": due,
+        "queued": tiering.tier_pending_estimate(),
         "failing": 0,
         "oldest_due_at": format_timestamp(oldest_due),
         "oldest_due_age_seconds": round((now - oldest_due).total_seconds(), 1) if oldest_due else 0.0,

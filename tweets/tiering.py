@@ -64,6 +64,23 @@ def tier_due_count(*, tier: str, published_before: datetime, limit: int = 100_00
     return len(Tweet.objects.filter(tier=tier, published_at__lte=published_before).values_list("id", flat=True)[:limit])
 
 
+def tier_pending_estimate() -> int:
+    """Rows with a move still ahead of them (hot and warm, published): the
+    planner's size of the two due indexes on PostgreSQL (no COUNT over the
+    table on every dashboard refresh), an exact count elsewhere or before the
+    first ANALYZE."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT coalesce(sum(GREATEST(reltuples, 0)), 0)::bigint, bool_and(reltuples >= 0) "
+                "FROM pg_class WHERE relname IN ('tweet_hot_due', 'tweet_warm_due')"
+            )
+            estimate, analysed = cursor.fetchone()
+        if analysed and estimate > 0:
+            return estimate
+    return Tweet.objects.filter(tier__in=[Tier.HOT, Tier.WARM], published_at__isnull=False).count()
+
+
 # --- what the archive holds -------------------------------------------------------------------
 def _history_encode(row: dict) -> dict:
     return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-import pyarrow.dataset as ds
 import pytest
 from django.db import connection, connections, transaction
 from django.utils import timezone
