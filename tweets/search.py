@@ -2,7 +2,10 @@
 
 On PostgreSQL words match the GIN-indexed tsvector; on SQLite (the embedded
 default) a case-insensitive substring match on the hot text is the honest
-fallback (warm rows keep no text, so SQLite search covers hot tweets only)."""
+fallback (warm rows keep no text, so SQLite search covers hot tweets only).
+Hashtags: hot tweets through their TweetHashtag rows; warm tweets through
+`#tag` lexemes folded into their search vector by the lifecycle
+(tweets.tiering), so on SQLite tag search covers hot tweets only too."""
 
 from __future__ import annotations
 
