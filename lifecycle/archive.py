@@ -111,13 +111,15 @@ def history_rows_encode(rows: list[models.Model]) -> list[dict]:
 def history_rows_decode(model: type[models.Model], items: list[dict]) -> list[models.Model]:
     """Unsaved historical-model instances from archive JSON (for display only)."""
     datetime_fields = {f.attname for f in model._meta.concrete_fields if isinstance(f, models.DateTimeField)}
-    known = {f.attname for f in model._meta.concrete_fields}
+    # Segments name columns (content_hash), legacy documents attributes (content_id).
+    attname = {f.column: f.attname for f in model._meta.concrete_fields}
+    attname.update({f.attname: f.attname for f in model._meta.concrete_fields})
     return [
         model(
             **{
-                k: (parse_datetime(v) if k in datetime_fields and isinstance(v, str) else v)
+                attname[k]: (parse_datetime(v) if attname[k] in datetime_fields and isinstance(v, str) else v)
                 for k, v in item.items()
-                if k in known
+                if k in attname
             }
         )
         for item in items

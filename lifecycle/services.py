@@ -71,10 +71,8 @@ def _archive_rows(tweet_ids: list[int], *, source: str, target: str) -> list[dic
     now = timezone.now()
     if source == Tier.HOT:
         rows = tiering.tier_hot_rows(tweet_ids=tweet_ids)
-        for row in rows:
-            row["history"] = segments.history_encode(row["history"])
     else:
-        tweets = list(Tweet.objects.filter(pk__in=tweet_ids).select_related("author"))
+        tweets = tiering.tier_rows(tweet_ids=tweet_ids)
         found = archived_rows_get(tweets)
         gone = tiering.tier_gone_ids(tweet_ids=[t.id for t in tweets if t.id not in found])
         missing = [t.id for t in tweets if t.id not in found and t.id not in gone]

@@ -10,6 +10,7 @@ the rows slimmed, versions, history, hashtags and unused content deleted, one
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -82,85 +83,157 @@ def tier_pending_estimate() -> int:
 
 
 # --- what the archive holds -------------------------------------------------------------------
-def _history_encode(row: dict) -> dict:
-    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
+# Every read below is a handful of statements for the whole batch, the ids
+# passed as one array (`= ANY(%s)`): an IN list of thousands of placeholders
+# costs more to build and parse than the query itself.
+def _history_columns() -> dict[str, str]:
+    return {f.attname: f.column for f in Tweet.history.model._meta.concrete_fields}
 
 
-def tier_history_rows(*, tweet_ids: Sequence[int]) -> dict[int, list[dict]]:
-    """The simple-history rows of these tweets still in PostgreSQL, oldest
-    first, every concrete column by attname, datetimes as ISO 8601."""
+# Per tweet: its history rows, oldest first, as one JSON array (every column
+# by its column name, timestamps ISO 8601), built by PostgreSQL.
+HISTORY_SQL = """
+SELECT h.id, json_agg(to_jsonb(h) ORDER BY h.history_date, h.history_id)::text
+FROM tweets_historicaltweet h WHERE h.id = ANY(%s) GROUP BY h.id
+"""
+
+
+def tier_history_json(*, tweet_ids: Sequence[int]) -> dict[int, str]:
+    """Per tweet with history rows in PostgreSQL: a JSON array of them, oldest
+    first, each with every column of the history table by column name."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(HISTORY_SQL, [list(tweet_ids)])
+            return dict(cursor.fetchall())
+    columns = _history_columns()
     found: dict[int, list[dict]] = {}
     rows = Tweet.history.filter(id__in=tweet_ids).order_by("id", "history_date", "history_id").values()
     for row in rows:
-        found.setdefault(row["id"], []).append(_history_encode(row))
-    return found
+        found.setdefault(row["id"], []).append(
+            {columns.get(k, k): (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
+        )
+    return {tweet_id: json.dumps(items, separators=(",", ":")) for tweet_id, items in found.items()}
+
+
+def tier_rows(*, tweet_ids: Sequence[int]) -> list[Tweet]:
+    """The rows of these tweets (one statement, ids as an array on PostgreSQL)."""
+    if connection.vendor == "postgresql":
+        return list(Tweet.objects.raw("SELECT * FROM tweets_tweet WHERE id = ANY(%s)", [list(tweet_ids)]))
+    return list(Tweet.objects.filter(pk__in=tweet_ids))
+
+
+def tier_history_rows(*, tweet_ids: Sequence[int]) -> dict[int, list[dict]]:
+    """`tier_history_json`, decoded."""
+    return {tweet_id: json.loads(items) for tweet_id, items in tier_history_json(tweet_ids=tweet_ids).items()}
+
+
+HOT_ROWS_SQL = """
+SELECT t.id, t.author_id, u.username, t.state, t.version, t.published_version, t.created_at, t.published_at,
+    t.edited_at, t.in_reply_to_id, t.quote_of_id, t.content_hash, c.text, t.media_ids
+FROM tweets_tweet t JOIN {users} u ON u.id = t.author_id
+LEFT JOIN tweets_tweetcontent c ON c.hash = t.content_hash
+WHERE t.id = ANY(%s)
+"""
+VERSIONS_SQL = """
+SELECT v.tweet_id, v.version, c.text, v.content_hash, v.media_ids, v.created_at, v.created_by_id
+FROM tweets_tweetversion v LEFT JOIN tweets_tweetcontent c ON c.hash = v.content_hash
+WHERE v.tweet_id = ANY(%s) ORDER BY v.tweet_id, v.version
+"""
+HASHTAGS_SQL = "SELECT tweet_id, tag FROM tweets_tweethashtag WHERE tweet_id = ANY(%s) ORDER BY tweet_id, tag"
+ROW_COLUMNS = (
+    "id",
+    "author_id",
+    "username",
+    "state",
+    "version",
+    "published_version",
+    "created_at",
+    "published_at",
+    "edited_at",
+    "in_reply_to_id",
+    "quote_of_id",
+    "content_hash",
+    "text",
+    "media_ids",
+)
+VERSION_COLUMNS = ("version", "text", "content_hash", "media_ids", "created_at", "created_by_id")
+
+
+def _hot_rows_raw(tweet_ids: list[int]) -> tuple[list[tuple], list[tuple], list[tuple]]:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(HOT_ROWS_SQL.format(users=connection.ops.quote_name(_users_table())), [tweet_ids])
+            rows = cursor.fetchall()
+            cursor.execute(VERSIONS_SQL, [tweet_ids])
+            versions = cursor.fetchall()
+            cursor.execute(HASHTAGS_SQL, [tweet_ids])
+            tags = cursor.fetchall()
+        return rows, versions, tags
+    rows = list(
+        Tweet.objects.filter(pk__in=tweet_ids).values_list(
+            "id",
+            "author_id",
+            "author__username",
+            "state",
+            "version",
+            "published_version",
+            "created_at",
+            "published_at",
+            "edited_at",
+            "in_reply_to_id",
+            "quote_of_id",
+            "content_id",
+            "content__text",
+            "media_ids",
+        )
+    )
+    versions = list(
+        TweetVersion.objects.filter(tweet_id__in=tweet_ids)
+        .order_by("tweet_id", "version")
+        .values_list("tweet_id", "version", "content__text", "content_id", "media_ids", "created_at", "created_by_id")
+    )
+    tags = list(
+        TweetHashtag.objects.filter(tweet_id__in=tweet_ids).order_by("tweet_id", "tag").values_list("tweet_id", "tag")
+    )
+    return rows, versions, tags
+
+
+def _json_list(value) -> list:
+    """A jsonb list column: Django's cursors hand raw jsonb over as text."""
+    return list(json.loads(value) if isinstance(value, str) else value or [])
+
+
+def _users_table() -> str:
+    return Tweet._meta.get_field("author").related_model._meta.db_table
 
 
 def tier_hot_rows(*, tweet_ids: Sequence[int]) -> list[dict]:
     """Everything the archive keeps of these (hot) tweets, one dict each: the
-    row's columns, author's username, text, media, hashtags, every version
-    with its text, and the history rows. Four queries for the whole batch."""
+    row's columns, the author's username, text, media, hashtags, every version
+    with its text, and the history rows (a JSON array, `tier_history_json`).
+    Four statements for the whole batch."""
+    ids = list(tweet_ids)
+    rows, version_rows, tag_rows = _hot_rows_raw(ids)
     versions: dict[int, list[dict]] = {}
-    for v in (
-        TweetVersion.objects.filter(tweet_id__in=tweet_ids)
-        .order_by("tweet_id", "version")
-        .values_list("tweet_id", "version", "content__text", "content_id", "media_ids", "created_at", "created_by_id")
-    ):
-        versions.setdefault(v[0], []).append(
-            {
-                "version": v[1],
-                "text": v[2] or "",
-                "content_hash": v[3],
-                "media_ids": list(v[4] or []),
-                "created_at": v[5],
-                "created_by_id": v[6],
-            }
-        )
+    for v in version_rows:
+        item = dict(zip(VERSION_COLUMNS, v[1:], strict=True))
+        item["text"] = item["text"] or ""
+        item["media_ids"] = _json_list(item["media_ids"])
+        versions.setdefault(v[0], []).append(item)
     hashtags: dict[int, list[str]] = {}
-    for tweet_id, tag in (
-        TweetHashtag.objects.filter(tweet_id__in=tweet_ids).order_by("tag").values_list("tweet_id", "tag")
-    ):
+    for tweet_id, tag in tag_rows:
         hashtags.setdefault(tweet_id, []).append(tag)
-    history = tier_history_rows(tweet_ids=tweet_ids)
-    rows = []
-    for t in Tweet.objects.filter(pk__in=tweet_ids).values(
-        "id",
-        "author_id",
-        "author__username",
-        "state",
-        "version",
-        "published_version",
-        "created_at",
-        "published_at",
-        "edited_at",
-        "in_reply_to_id",
-        "quote_of_id",
-        "content_id",
-        "content__text",
-        "media_ids",
-    ):
-        rows.append(
-            {
-                "id": t["id"],
-                "author_id": t["author_id"],
-                "username": t["author__username"],
-                "state": t["state"],
-                "version": t["version"],
-                "published_version": t["published_version"],
-                "created_at": t["created_at"],
-                "published_at": t["published_at"],
-                "edited_at": t["edited_at"],
-                "in_reply_to_id": t["in_reply_to_id"],
-                "quote_of_id": t["quote_of_id"],
-                "content_hash": t["content_id"],
-                "text": t["content__text"] or "",
-                "media_ids": list(t["media_ids"] or []),
-                "hashtags": hashtags.get(t["id"], []),
-                "versions": versions.get(t["id"], []),
-                "history": history.get(t["id"], []),
-            }
-        )
-    return rows
+    history = tier_history_json(tweet_ids=ids)
+    found = []
+    for values in rows:
+        row = dict(zip(ROW_COLUMNS, values, strict=True))
+        row["text"] = row["text"] or ""
+        row["media_ids"] = _json_list(row["media_ids"])
+        row["hashtags"] = hashtags.get(row["id"], [])
+        row["versions"] = versions.get(row["id"], [])
+        row["history"] = history.get(row["id"], "[]")
+        found.append(row)
+    return found
 
 
 # --- the move itself ------------------------------------------------------------------------
@@ -276,8 +349,15 @@ def tier_history_release(*, tweet_ids: list[int]) -> None:
     queryset._raw_delete(queryset.db)
 
 
+GONE_SQL = "SELECT id FROM tweets_tweet WHERE id = ANY(%s) AND (deleted_at IS NOT NULL OR removed_at IS NOT NULL)"
+
+
 def tier_gone_ids(*, tweet_ids: Sequence[int]) -> set[int]:
     """Those of `tweet_ids` that are deleted or removed now."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(GONE_SQL, [list(tweet_ids)])
+            return {row[0] for row in cursor.fetchall()}
     return set(
         Tweet.objects.filter(pk__in=tweet_ids)
         .filter(Q(deleted_at__isnull=False) | Q(removed_at__isnull=False))
