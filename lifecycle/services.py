@@ -37,7 +37,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from analytics.services import engagement_vectors_release
+from analytics.services import engagement_vectors_membership_sync, engagement_vectors_release
 from engagement.lifecycle import tweets_counters_release
 from engagement.selectors import metrics_for_many
 from lifecycle import segments
@@ -172,8 +172,13 @@ def _move_claimed(ids: list[int], *, source: str, target: str) -> int:
         if source == Tier.WARM:
             _catalog_release(ids, tier=Tier.WARM)
         tiering.tier_move_apply(tweet_ids=ids, source=source, target=target)
+        if target == Tier.WARM:
+            # A warm tweet's counts are its engagement vector (ln(1 + count)
+            # per metric, kept by every flush): make sure it has one, from the
+            # flushed sums, then drop the sums row. New engagement flushes it back.
+            engagement_vectors_membership_sync(tweet_ids=set(ids))
+        tweets_counters_release(tweet_ids=ids)
         if target == Tier.COLD:
-            tweets_counters_release(tweet_ids=ids)
             engagement_vectors_release(tweet_ids=ids)
         gone = tiering.tier_gone_ids(tweet_ids=[row["id"] for row in rows])
         if gone:

@@ -31,7 +31,7 @@ from tweets.models import EventType, OutboxEvent, Tier, Tweet, TweetContent, Twe
 # aborts its transaction and the rows are claimable again at once.
 CLAIM_SQL = (
     "SELECT id FROM tweets_tweet WHERE tier = %s AND published_at <= %s "
-    "ORDER BY published_at, id LIMIT %s FOR NO KEY UPDATE SKIP LOCKED"
+    "ORDER BY published_at LIMIT %s FOR NO KEY UPDATE SKIP LOCKED"
 )
 
 
@@ -42,7 +42,7 @@ def tier_due_claim(*, tier: str, published_before: datetime, limit: int) -> list
         # SQLite serialises writers: the transaction itself is the claim.
         return list(
             Tweet.objects.filter(tier=tier, published_at__lte=published_before)
-            .order_by("published_at", "id")
+            .order_by("published_at")
             .values_list("id", flat=True)[:limit]
         )
     with connection.cursor() as cursor:

@@ -382,6 +382,30 @@ def test_the_cold_move_drops_the_engagement_vector_in_its_transaction(client_ali
     assert set(EngagementVector.objects.values_list("tweet_id", flat=True)) == {ids["warm"]}
 
 
+def test_the_warm_move_folds_the_counters_row_into_the_engagement_vector(client_alice, client_bob):
+    import math
+
+    from analytics.models import EngagementVector
+    from engagement import counters
+    from engagement.models import TweetCounters
+
+    tweet_id = int(_post(client_alice, "liked then warm")["id"])
+    assert client_bob.post(f"/api/v1/tweets/{tweet_id}/like").status_code == 200
+    counters.counters_flush()
+    EngagementVector.objects.filter(tweet_id=tweet_id).delete()  # as if the vector sync had not run yet
+    _age(tweet_id, days=8)
+
+    services.lifecycle_run_due()
+
+    assert not TweetCounters.objects.filter(tweet_id=tweet_id).exists()
+    assert EngagementVector.objects.get(tweet_id=tweet_id).likes == math.log1p(1)
+    # New engagement flushes the sums back, and the vector follows.
+    assert client_alice.post(f"/api/v1/tweets/{tweet_id}/like").json() == {"liked": True, "likes": 2}
+    counters.counters_flush()
+    assert TweetCounters.objects.get(tweet_id=tweet_id).likes == 2
+    assert EngagementVector.objects.get(tweet_id=tweet_id).likes == math.log1p(2)
+
+
 def test_an_archived_record_is_read_from_the_store_once_then_served_from_the_cache(
     client_alice, anon_client, monkeypatch, settings
 ):

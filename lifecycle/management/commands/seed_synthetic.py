@@ -14,6 +14,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 from tqdm import tqdm
 
+from analytics.models import EngagementVector
+from analytics.services import engagement_vector
 from nexus.snowflake import MAX_SEQUENCE, id_for_time
 from tweets.models import EventType, OutboxEvent, Tweet, TweetContent, TweetHashtag, TweetState, TweetVersion
 from tweets.text import content_hash, hashtags_extract
@@ -152,6 +154,13 @@ class Command(BaseCommand):
         OutboxEvent.objects.bulk_create(events, batch_size=1000)
         if counters:
             counters_model.objects.bulk_create(counters, batch_size=1000, ignore_conflicts=True)
+            # What the vector sync job keeps for every published hot and warm
+            # tweet: its engagement vector (similarity candidates), from the counts.
+            EngagementVector.objects.bulk_create(
+                [EngagementVector(tweet_id=c.tweet_id, **engagement_vector(c.as_dict())) for c in counters],
+                batch_size=1000,
+                ignore_conflicts=True,
+            )
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute(
