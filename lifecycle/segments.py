@@ -73,6 +73,21 @@ SCHEMA = pa.schema(
 )
 COLUMNS = SCHEMA.names
 METRICS = ("likes", "retweets", "replies", "quotes", "views")
+# What a tweet's API record needs (lifecycle.selectors.archived_records_get_many):
+# the history rows, hashtags and counts stay unread.
+RECORD_COLUMNS = [
+    "id",
+    "version",
+    "created_at",
+    "published_at",
+    "edited_at",
+    "in_reply_to_id",
+    "quote_of_id",
+    "content_hash",
+    "text",
+    "media_ids",
+    "versions",
+]
 
 
 class SegmentMissing(Exception):
@@ -280,9 +295,12 @@ def _footer(key: str, size: int | None) -> _Footer:
     return footer
 
 
-def segment_read(key: str, ids: Iterable[int], *, size: int | None = None) -> dict[int, dict]:
-    """The rows of `ids` found in segment `key`: one row group read per group
-    holding any of them (one ranged GET each on S3), the footer from cache."""
+def segment_read(
+    key: str, ids: Iterable[int], *, size: int | None = None, columns: list[str] | None = None
+) -> dict[int, dict]:
+    """The rows of `ids` found in segment `key` (only `columns`, `id` always
+    included, when given): one row group read per group holding any of them
+    (one ranged GET each on S3), the footer from cache."""
     ids = set(ids)
     footer = _footer(key, size)
     wanted = footer.groups_for(ids)
@@ -295,8 +313,10 @@ def segment_read(key: str, ids: Iterable[int], *, size: int | None = None) -> di
             for i in wanted:
                 ranged.fetch(*footer.group_span(i))
         parquet = pq.ParquetFile(handle, metadata=footer.metadata)
+        if columns is not None and "id" not in columns:
+            columns = ["id", *columns]
         for i, group_ids in wanted.items():
-            for row in parquet.read_row_group(i).to_pylist():
+            for row in parquet.read_row_group(i, columns=columns).to_pylist():
                 if row["id"] in group_ids:
                     found[row["id"]] = row
     return found

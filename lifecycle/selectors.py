@@ -58,8 +58,8 @@ def _store_error(exc: Exception) -> bool:
     return isinstance(exc, OSError) or exc.__class__.__module__.startswith(("botocore", "boto3", "urllib3"))
 
 
-def archived_rows_get(tweets: Iterable[Tweet]) -> dict[int, dict]:
-    """The segment rows (lifecycle.segments.SCHEMA) of these warm/cold tweets,
+def archived_rows_get(tweets: Iterable[Tweet], *, columns: list[str] | None = None) -> dict[int, dict]:
+    """The segment rows (lifecycle.segments.SCHEMA; only `columns` when given) of these warm/cold tweets,
     grouped by segment: one row-group read per group holding any of them.
     Tweets not yet repacked by `archive_upgrade` are read from their legacy
     per-tweet object. A tweet found nowhere (erased) is left out."""
@@ -79,7 +79,7 @@ def archived_rows_get(tweets: Iterable[Tweet]) -> dict[int, dict]:
             if not ids:
                 continue
             try:
-                found.update(segments.segment_read(segment.key, ids, size=segment.bytes))
+                found.update(segments.segment_read(segment.key, ids, size=segment.bytes, columns=columns))
             except segments.SegmentMissing:
                 missing_object = True
             except Exception as exc:
@@ -146,7 +146,7 @@ def archived_records_get_many(tweets: list[Tweet]) -> dict[int, dict]:
     The caller caches the records (`archived_record_ttl()` seconds); every
     tier move invalidates them after commit."""
     tweets = [t for t in tweets if t.tier != Tier.HOT]
-    rows = archived_rows_get(tweets)
+    rows = archived_rows_get(tweets, columns=segments.RECORD_COLUMNS)
     names = _usernames(tweets)
     return {t.id: _record(rows[t.id], t, names.get(t.author_id, "")) for t in tweets if t.id in rows}
 
