@@ -169,24 +169,8 @@ def _hot_rows_raw(tweet_ids: list[int]) -> tuple[list[tuple], list[tuple], list[
             cursor.execute(HASHTAGS_SQL, [tweet_ids])
             tags = cursor.fetchall()
         return rows, versions, tags
-    rows = list(
-        Tweet.objects.filter(pk__in=tweet_ids).values_list(
-            "id",
-            "author_id",
-            "author__username",
-            "state",
-            "version",
-            "published_version",
-            "created_at",
-            "published_at",
-            "edited_at",
-            "in_reply_to_id",
-            "quote_of_id",
-            "content_id",
-            "content__text",
-            "media_ids",
-        )
-    )
+    orm_names = {"username": "author__username", "content_hash": "content_id", "text": "content__text"}
+    rows = list(Tweet.objects.filter(pk__in=tweet_ids).values_list(*[orm_names.get(c, c) for c in ROW_COLUMNS]))
     versions = list(
         TweetVersion.objects.filter(tweet_id__in=tweet_ids)
         .order_by("tweet_id", "version")

@@ -4,6 +4,8 @@ import uuid
 import pytest
 from django.core.files.storage import default_storage
 
+from media.tests.conftest import s3_server  # noqa: F401 (the loopback S3 server fixture)
+
 
 @pytest.fixture(autouse=True)
 def _archive_prefix(settings):
@@ -14,19 +16,3 @@ def _archive_prefix(settings):
     yield
     if not hasattr(default_storage, "bucket"):  # local files: leave nothing behind
         shutil.rmtree(default_storage.path(prefix), ignore_errors=True)
-
-
-@pytest.fixture
-def s3_server():
-    """A real S3 API on loopback (moto's server mode); yields (server, endpoint)."""
-    from moto.server import ThreadedMotoServer
-
-    from media.tests.support import free_port
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield server, f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
