@@ -62,7 +62,14 @@ def tier_due_oldest(*, tier: str) -> datetime | None:
 
 def tier_due_count(*, tier: str, published_before: datetime, limit: int = 100_000) -> int:
     """Rows of `tier` due (bounded: an index-only count of at most `limit`)."""
-    return len(Tweet.objects.filter(tier=tier, published_at__lte=published_before).values_list("id", flat=True)[:limit])
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM (SELECT 1 FROM tweets_tweet WHERE tier = %s AND published_at <= %s LIMIT %s) x",
+                [tier, published_before, limit],
+            )
+            return cursor.fetchone()[0]
+    return Tweet.objects.filter(tier=tier, published_at__lte=published_before)[:limit].count()
 
 
 def tier_pending_estimate() -> int:
