@@ -12,6 +12,8 @@ from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from lifecycle import segments
+
 _usernames = itertools.count(1)
 
 
@@ -39,6 +41,20 @@ def _clean_cache():
     cache_clear()
     yield
     cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _archive_storage(settings, tmp_path):
+    """Each test's archive segments in its own folder (local files), so object
+    counts are exact and nothing is left behind; a test may point it at S3."""
+    if settings.STORAGES["archive"]["BACKEND"].endswith("FileSystemStorage"):
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "archive": {**settings.STORAGES["archive"], "OPTIONS": {"location": tmp_path / "archive"}},
+        }
+    segments.footer_cache_clear()
+    yield
+    segments.footer_cache_clear()
 
 
 @pytest.fixture

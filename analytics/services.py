@@ -197,6 +197,13 @@ def engagement_vector_release(*, tweet_id: int) -> None:
     EngagementVector.objects.filter(tweet_id=tweet_id).delete()
 
 
+def engagement_vectors_release(*, tweet_ids: list[int]) -> None:
+    """`engagement_vector_release` for a whole batch, one DELETE (the
+    lifecycle's bulk cold move, in its transaction)."""
+    if tweet_ids:
+        EngagementVector.objects.filter(tweet_id__in=tweet_ids).delete()
+
+
 def engagement_vectors_membership_sync(*, tweet_ids: set[int]) -> None:
     """Rows for the eligible tweets among `tweet_ids` that have none (from
     their flushed counts), none for the others."""

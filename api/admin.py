@@ -270,7 +270,6 @@ class TweetAdmin(SimpleHistoryAdmin):
         "removed_reason",
         "in_reply_to_id",
         "quote_of_id",
-        "archive_key",
         "moderation_links",
     )
     readonly_fields = fields

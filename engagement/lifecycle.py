@@ -21,3 +21,12 @@ def tweet_counters_release(*, tweet_id: int) -> None:
     after it recreates the row (bulk_create ignore_conflicts), so the two
     never lose a count: the row is derived, the slots are the state."""
     TweetCounters.objects.filter(tweet_id=tweet_id).delete()
+
+
+def tweets_counters_release(*, tweet_ids: list[int]) -> None:
+    """`tweet_counters_release` for a whole batch, one DELETE (the lifecycle's
+    bulk moves, in their transaction). The warm move drops the row too, once
+    the tweet's engagement vector holds its counts: nothing else reads the sum
+    of a warm tweet, and the next flush after new engagement writes it again."""
+    if tweet_ids:
+        TweetCounters.objects.filter(tweet_id__in=tweet_ids).delete()

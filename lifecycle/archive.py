@@ -1,8 +1,10 @@
-"""The archive object of a warm or cold tweet: its full record, its whole
-version history and (once cold) its final counts, as one zstd-compressed JSON
-document in the default storage (local files under var/, or S3), keyed by
-tweet id. Versions of one tweet share most of their text, so compressing them
-together is where the bytes go away."""
+"""The LEGACY archive format (format 1), read until `archive_upgrade` has run:
+one zstd-compressed JSON document per warm or cold tweet in the default
+storage, keyed by tweet id (archive/<id % 1000>/<id>.<tier>.json.zst). New
+moves write segments (lifecycle.segments); this module only reads the old
+objects, turns them into segment rows (`legacy_row`) for the upgrade command
+and for reads of tweets not yet repacked, and writes them for the upgrade's
+tests."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from django.core.files.storage import default_storage
 from django.db import models
 from django.utils.dateparse import parse_datetime
 
+from lifecycle.segments import history_encode
 from nexus.errors import ServiceUnavailable
 
 FORMAT = 1
@@ -39,9 +42,7 @@ def tweet_archive_key(tweet) -> str:
 
     Derived from the id and the tier, so the row stores no key: the tier and
     the key change in the same UPDATE, which is the same guarantee a stored
-    key gave. Rows archived before the key was derived keep their stored one."""
-    if tweet.archive_key:
-        return tweet.archive_key
+    key gave."""
     return "" if tweet.tier == "hot" else archive_key(tweet.id, tweet.tier)
 
 
@@ -58,11 +59,7 @@ def archive_decode(blob: bytes) -> dict:
 
 
 def archive_write(*, key: str, document: dict) -> str:
-    """Write (or rewrite) the object; returns the key it was stored under.
-
-    A re-run after a crash finds the object of the earlier attempt: nothing
-    points at it yet, so it is replaced (local storage would otherwise pick a
-    new name instead of overwriting)."""
+    """Write a legacy object (the upgrade command's tests make them)."""
     blob = archive_encode(document)
     if default_storage.exists(key):
         default_storage.delete(key)
@@ -110,14 +107,58 @@ def history_rows_encode(rows: list[models.Model]) -> list[dict]:
 def history_rows_decode(model: type[models.Model], items: list[dict]) -> list[models.Model]:
     """Unsaved historical-model instances from archive JSON (for display only)."""
     datetime_fields = {f.attname for f in model._meta.concrete_fields if isinstance(f, models.DateTimeField)}
-    known = {f.attname for f in model._meta.concrete_fields}
+    # Segments name columns (content_hash), legacy documents attributes (content_id).
+    attname = {f.column: f.attname for f in model._meta.concrete_fields}
+    attname.update({f.attname: f.attname for f in model._meta.concrete_fields})
     return [
         model(
             **{
-                k: (parse_datetime(v) if k in datetime_fields and isinstance(v, str) else v)
+                attname[k]: (parse_datetime(v) if attname[k] in datetime_fields and isinstance(v, str) else v)
                 for k, v in item.items()
-                if k in known
+                if k in attname
             }
         )
         for item in items
     ]
+
+
+def _when(value):
+    return parse_datetime(value) if isinstance(value, str) else value
+
+
+def legacy_row(document: dict) -> dict:
+    """A legacy document as a segment row (lifecycle.segments.SCHEMA)."""
+    record = document["record"]
+    authors = document.get("version_authors", {})
+    metrics = document.get("final_metrics") or {}
+    return {
+        "id": int(document["tweet_id"]),
+        "author_id": record["author_id"],
+        "username": record.get("username"),
+        "state": record["state"],
+        "version": record["version"],
+        "published_version": None,
+        "created_at": _when(record["created_at"]),
+        "published_at": _when(record["published_at"]),
+        "edited_at": _when(record["edited_at"]),
+        "in_reply_to_id": record["in_reply_to_id"],
+        "quote_of_id": record["quote_of_id"],
+        "content_hash": record["content_hash"],
+        "text": record["text"],
+        "media_ids": [int(m) for m in record["media_ids"]],
+        "hashtags": list(document.get("hashtags", [])),
+        "versions": [
+            {
+                "version": v["version"],
+                "text": v["text"],
+                "content_hash": v["content_hash"],
+                "media_ids": [int(m) for m in v["media_ids"]],
+                "created_at": _when(v["created_at"]),
+                "created_by_id": authors.get(str(v["version"])),
+            }
+            for v in document.get("versions", [])
+        ],
+        "history": history_encode(document.get("history", [])),
+        **{name: metrics.get(name) for name in ("likes", "retweets", "replies", "quotes", "views")},
+        "archived_at": _when(document.get("cold_at") or document.get("archived_at")),
+    }

@@ -1,366 +1,438 @@
-"""Write side of the lifecycle (SPEC section 7): scheduling, claiming due work
-and the two migrations hot → warm → cold.
+"""Write side of the lifecycle (SPEC section 7): batch moves hot → warm → cold
+into archive segments, the orphan sweeper, erasure and compaction.
 
-Crash safety, step by step: a migration locks the tweet row, checks its tier,
-writes the archive object (record, versions, simple-history rows), and only
-then slims the row, deletes what the archive now holds (versions, history),
-writes the `tweet.tier_changed` event and deletes its queue row — all in one
-transaction. A crash before the commit leaves the row as it
-was (the queue row's lease runs out and it is claimed again; the orphaned
-object is overwritten by the re-run); a crash after it leaves nothing to do
-(the re-run sees the new tier and only drops the queue row)."""
+A move, and why a crash anywhere in it loses nothing and moves nothing twice:
+
+1. One transaction opens and claims a batch: `tweets.tiering.tier_due_claim`
+   locks up to NEXUS_LIFECYCLE_BATCH_SIZE due rows of the source tier (FOR NO
+   KEY UPDATE SKIP LOCKED over the tier's due index), so concurrent movers
+   take disjoint batches.
+2. The batch's archive rows are gathered (hot: the rows, versions, history,
+   hashtags; warm: the warm segments' rows plus history written since) and
+   written as ONE Parquet segment under a fresh key, then read back and
+   verified.
+3. In the same transaction: the catalog row of the segment, the warm
+   segments' live counts, then the tweets app's set-based slimming of the
+   whole batch with its outbox events (`tier_move_apply`), engagement's and
+   analytics' releases, erasure requests for tweets already gone. COMMIT.
+
+A crash before the COMMIT (the worker killed, the machine gone) aborts the
+transaction in PostgreSQL: the rows are as they were and their locks are
+released at once, so the next mover (beat starts one every interval) claims
+them again — no lease to wait out. The segment written in step 2 has no
+catalog row: an orphan, deleted by `segments_sweep`. A crash after the COMMIT
+leaves nothing to redo. The COMMIT itself is atomic."""
 
 from __future__ import annotations
 
+import json
 import logging
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, F, Func, OuterRef
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
-from analytics.services import engagement_vector_release
-from engagement.lifecycle import tweet_counters_release
+from analytics.services import engagement_vectors_membership_sync, engagement_vectors_release
+from engagement.lifecycle import tweets_counters_release
 from engagement.selectors import metrics_for_many
-from lifecycle.archive import (
-    archive_delete,
-    archive_key,
-    archive_read,
-    archive_write,
-    history_rows_encode,
-    tweet_archive_key,
-)
-from lifecycle.models import LifecycleTask, Target
-from tweets import cache as tweet_cache
-from tweets.models import EventType, Tier, Tweet, TweetContent, TweetHashtag, TweetState, TweetVersion
-from tweets.outbox import event_record
-from tweets.selectors import tweet_record_build, version_render
+from lifecycle import segments
+from lifecycle.archive import archive_key, archive_read, legacy_row
+from lifecycle.models import MoveLog, OutboxCursor, Segment, SegmentErasure
+from lifecycle.selectors import archived_rows_get, due_cutoffs, segments_locate
+from tweets import tiering
+from tweets.models import EventType, Tier, Tweet
+from tweets.outbox import events_after
 
 logger = logging.getLogger(__name__)
 
-TIER_RANK = {Tier.HOT: 0, Tier.WARM: 1, Tier.COLD: 2}
-MAX_BACKOFF_SECONDS = 6 * 3600
+# (source, target) in the order a run takes them: a hot tweet already past its
+# cold time goes straight to cold (one segment, one event), not through warm.
+MOVES = ((Tier.HOT, Tier.COLD), (Tier.HOT, Tier.WARM), (Tier.WARM, Tier.COLD))
 
 
-# --- scheduling ---------------------------------------------------------------------------
-def lifecycle_due_times(published_at: datetime) -> dict[str, datetime]:
-    """When a tweet published at `published_at` becomes warm and cold; never
-    before its edit window has closed (the archive must hold the last version)."""
-    edit_closed = published_at + timedelta(seconds=settings.NEXUS_EDIT_WINDOW_SECONDS)
-    warm = max(published_at + timedelta(days=settings.NEXUS_HOT_DAYS), edit_closed)
-    cold = max(published_at + timedelta(days=settings.NEXUS_WARM_DAYS), warm)
-    return {Target.WARM: warm, Target.COLD: cold}
+class SegmentTooOld(RuntimeError):
+    """The move took so long after its upload that the sweeper may treat the
+    segment as an orphan: the move rolls back instead of committing."""
 
 
-def lifecycle_task_build(*, tweet_id: int, published_at: datetime) -> LifecycleTask:
-    """The queue row of a newly published tweet (one per tweet: its primary
-    key): its next move, to warm (the warm move retargets the row to cold)."""
-    return LifecycleTask(tweet_id=tweet_id, target=Target.WARM, due_at=lifecycle_due_times(published_at)[Target.WARM])
+def _checkpoint(stage: str) -> None:
+    """A named point of a move ("uploaded", "applied"): nothing happens here.
+    The crash tests replace it in a child process to kill it at that point."""
 
 
-def lifecycle_schedule(*, tweet_id: int, published_at: datetime) -> None:
-    """Queue the tweet's first move. Called by the tweets app inside the
-    transaction that publishes the tweet, so a published tweet always has its
-    queue row and a rolled-back one never does."""
-    LifecycleTask.objects.bulk_create(
-        [lifecycle_task_build(tweet_id=tweet_id, published_at=published_at)], ignore_conflicts=True
-    )
+# --- one batch ----------------------------------------------------------------------------
+def _archive_rows(tweet_ids: list[int], *, source: str, target: str) -> list[dict]:
+    """The segment rows of a claimed batch (the rows are locked by the claim)."""
+    now = timezone.now()
+    if source == Tier.HOT:
+        rows = tiering.tier_hot_rows(tweet_ids=tweet_ids)
+    else:
+        tweets = tiering.tier_rows(tweet_ids=tweet_ids)
+        found = archived_rows_get(tweets)
+        gone = tiering.tier_gone_ids(tweet_ids=[t.id for t in tweets if t.id not in found])
+        missing = [t.id for t in tweets if t.id not in found and t.id not in gone]
+        if missing:
+            # Never move a visible tweet whose archive cannot be read: abort the batch.
+            raise RuntimeError(f"warm archive rows not found for {len(missing)} tweets, e.g. {missing[:5]}")
+        # Erased (deleted or removed, compacted away): the stub goes cold, no row.
+        later_history = tiering.tier_history_rows(tweet_ids=list(found))
+        rows = []
+        for tweet_id, row in found.items():
+            row = dict(row)
+            if later_history.get(tweet_id):
+                merged = {h["history_id"]: h for h in _history_items(row)}
+                merged.update({h["history_id"]: h for h in later_history[tweet_id]})
+                row["history"] = segments.history_encode(
+                    sorted(merged.values(), key=lambda h: (h["history_date"], h["history_id"]))
+                )
+            rows.append(row)
+    if target == Tier.COLD:
+        metrics = metrics_for_many([row["id"] for row in rows])
+        for row in rows:
+            counts = metrics.get(row["id"]) or {}
+            for name in segments.METRICS:
+                row[name] = int(counts.get(name, 0))
+    for row in rows:
+        row["archived_at"] = now
+    return rows
 
 
-def lifecycle_schedule_cte(*, tweet_cte: str, published_at: datetime | None) -> tuple[str, dict]:
-    """`lifecycle_schedule` as a CTE for a caller's own statement (the post
-    path's one statement): the queue row of the tweet `tweet_cte` returns."""
-    target = due = None
-    if published_at is not None:
-        target, due = Target.WARM, lifecycle_due_times(published_at)[Target.WARM]
-    sql = (
-        "lifecycle_queue AS ("
-        "INSERT INTO lifecycle_lifecycletask (tweet_id, target, due_at, attempts, last_error) "
-        f"SELECT id, %(lifecycle_target)s::varchar, %(lifecycle_due)s::timestamptz, 0, '' FROM {tweet_cte} "
-        "WHERE %(lifecycle_target)s::varchar IS NOT NULL ON CONFLICT DO NOTHING)"
-    )
-    return sql, {"lifecycle_target": target, "lifecycle_due": due}
+def _history_items(row: dict) -> list[dict]:
+    return json.loads(row["history"]) if row.get("history") else []
 
 
-def _queue_next(*, tweet_id: int, tweet: Tweet | None) -> None:
-    """Point the tweet's one queue row at its next move, in the transaction of
-    the move just made (so the row and the tier never disagree after a crash):
-    warm → the cold move at its due time; cold, gone or unpublished → no row."""
-    if tweet is not None and tweet.published_at is not None and tweet.tier == Tier.WARM:
-        due = lifecycle_due_times(tweet.published_at)[Target.COLD]
-        LifecycleTask.objects.update_or_create(
-            tweet_id=tweet_id, defaults={"target": Target.COLD, "due_at": due, "attempts": 0, "last_error": ""}
-        )
-    elif tweet is None or tweet.published_at is None or tweet.tier == Tier.COLD:
-        LifecycleTask.objects.filter(pk=tweet_id).delete()
-
-
-# --- claiming ------------------------------------------------------------------------------
-def lifecycle_claim_queryset(*, now: datetime):
-    """The claim query: due rows in due order, read through `lifecycle_task_due`
-    and skipping rows another claimer holds (tests EXPLAIN exactly this)."""
-    return (
-        LifecycleTask.objects.select_for_update(skip_locked=True)
-        .filter(due_at__lte=now)
-        .order_by("due_at", "tweet_id")
-        .values_list("tweet_id", flat=True)
-    )
-
-
-def lifecycle_claim(*, limit: int, now: datetime | None = None) -> list[int]:
-    """Claim up to `limit` due rows by pushing their due time one lease ahead;
-    returns their keys (tweet ids: one row per tweet).
-
-    Two concurrent claimers never get the same row (SKIP LOCKED, then the
-    UPDATE commits the lease); a claimed row whose worker dies becomes due again
-    when its lease ends, which is the retry."""
-    now = now or timezone.now()
-    lease = timedelta(seconds=settings.NEXUS_LIFECYCLE_LEASE_SECONDS)
-    with transaction.atomic():
-        ids = list(lifecycle_claim_queryset(now=now)[:limit])
-        if ids:
-            LifecycleTask.objects.filter(tweet_id__in=ids).update(due_at=now + lease, attempts=F("attempts") + 1)
-    return ids
-
-
-# --- processing ----------------------------------------------------------------------------
-def lifecycle_task_process(*, task_id: int) -> str:
-    """Run one claimed queue row (`task_id` is its key, the tweet id). Returns
-    what happened (for logs and tests): "migrated", "noop" (already there or
-    gone), "deferred" or "failed"."""
-    task = LifecycleTask.objects.filter(pk=task_id).first()
-    if task is None:
-        return "noop"  # finished by an earlier delivery
+def _segment_store(rows: list[dict], *, tier: str) -> tuple[str, int, int]:
+    """Write the rows as one segment and verify it: (key, bytes, row groups)."""
+    ids = sorted(row["id"] for row in rows)
+    key = segments.segment_key(tier=tier, min_id=ids[0], max_id=ids[-1])
+    blob = segments.segment_encode(rows, tier=tier)
+    segments.segment_put(key=key, blob=blob)
     try:
-        outcome = tweet_migrate(tweet_id=task.tweet_id, target=task.target, scheduled=True)
-    except Exception as exc:
-        # The row stays queued; back off exponentially so a broken store is not hammered.
-        backoff = min(MAX_BACKOFF_SECONDS, settings.NEXUS_LIFECYCLE_LEASE_SECONDS * 2 ** min(task.attempts, 10))
-        LifecycleTask.objects.filter(pk=task.pk).update(
-            due_at=timezone.now() + timedelta(seconds=backoff), last_error=f"{type(exc).__name__}: {exc}"[:2000]
-        )
-        logger.exception("lifecycle: tweet %s → %s failed (attempt %s)", task.tweet_id, task.target, task.attempts)
-        return "failed"
-    if isinstance(outcome, datetime):
-        LifecycleTask.objects.filter(pk=task.pk).update(due_at=outcome)
-        return "deferred"
-    return outcome
+        size = segments.segment_verify(key, ids=ids)
+    except Exception:
+        segments.segment_delete(key)
+        raise
+    groups = -(-len(ids) // settings.NEXUS_SEGMENT_ROW_GROUP_ROWS)
+    return key, size, groups
 
 
-def lifecycle_tasks_process(*, task_ids: list[int]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for task_id in task_ids:
-        outcome = lifecycle_task_process(task_id=task_id)
-        counts[outcome] = counts.get(outcome, 0) + 1
-    return counts
+def _catalog_add(*, key: str, tier: str, ids: list[int], size: int, groups: int) -> Segment:
+    return Segment.objects.create(
+        tier=tier,
+        key=key,
+        min_id=min(ids),
+        max_id=max(ids),
+        row_count=len(ids),
+        live_rows=len(ids),
+        row_groups=groups,
+        bytes=size,
+    )
 
 
-def lifecycle_run_due(*, batch_size: int | None = None, progress=None) -> dict[str, int]:
-    """Process everything due now in this process, batch by batch (the
-    `lifecycle_run` command). `progress(n)` is called after each row."""
-    batch_size = batch_size or settings.NEXUS_LIFECYCLE_BATCH_SIZE
-    started = timezone.now()
-    totals: dict[str, int] = {}
-    while True:
-        # `started` bounds the run: rows deferred or failed during it are not re-taken.
-        ids = lifecycle_claim(limit=batch_size, now=started)
-        if not ids:
-            return totals
-        for task_id in ids:
-            outcome = lifecycle_task_process(task_id=task_id)
-            totals[outcome] = totals.get(outcome, 0) + 1
-            if progress is not None:
-                progress(1)
+def _catalog_release(tweet_ids: list[int], *, tier: str) -> None:
+    """Rows of these tweets left segments of `tier` (moved on, or erased):
+    lower those segments' live counts (compaction drops dead segments)."""
+    located = segments_locate([(tweet_id, tier) for tweet_id in tweet_ids])
+    per_segment: dict[int, int] = {}
+    for candidates in located.values():
+        if candidates:
+            per_segment[candidates[0].pk] = per_segment.get(candidates[0].pk, 0) + 1
+    for segment_id, count in sorted(per_segment.items()):  # primary-key order: no deadlock between movers
+        Segment.objects.filter(pk=segment_id).update(live_rows=F("live_rows") - count)
 
 
-def tweet_migrate(*, tweet_id: int, target: str, scheduled: bool = False) -> str | datetime:
-    """Move one tweet to `target` (warm or cold). Idempotent: a tweet already
-    there (or further) is left alone. Returns "migrated", "noop", or the time
-    to try again when the tweet may still be edited. Either way the tweet's
-    queue row ends up naming its next move, in the same transaction.
-
-    `scheduled` (a move taken from the queue): a warm move whose cold time has
-    passed too goes straight to cold (one archive object, not two), and a cold
-    move is never made before its due time (a redelivered worker message may
-    name a row the warm move has since retargeted to cold, months ahead)."""
+def lifecycle_batch_move(*, source: str, target: str, limit: int | None = None, now: datetime | None = None) -> int:
+    """Move one batch of due tweets from `source` to `target` as one segment
+    (module docstring: the steps and the crash guarantees). Returns how many
+    tweets moved (0: nothing due)."""
+    cutoff = due_cutoffs(now)[target]
     with transaction.atomic():
-        # The row lock serialises moves of one tweet (a claimed row may be
-        # redelivered to a second worker) and any moderation of it; readers
-        # are never blocked.
-        tweet = Tweet.objects.select_for_update().filter(pk=tweet_id).first()
-        if tweet is not None and tweet.published_at is not None and scheduled:
-            cold_due = lifecycle_due_times(tweet.published_at)[Target.COLD]
-            if target == Target.COLD and timezone.now() < cold_due:
-                return cold_due
-            if target == Target.WARM and timezone.now() >= cold_due:
-                target = Target.COLD
-        if tweet is None or tweet.published_at is None or TIER_RANK[tweet.tier] >= TIER_RANK[target]:
-            _queue_next(tweet_id=tweet_id, tweet=tweet)
+        ids = tiering.tier_due_claim(
+            tier=source, published_before=cutoff, limit=limit or settings.NEXUS_LIFECYCLE_BATCH_SIZE
+        )
+        return _move_claimed(ids, source=source, target=target) if ids else 0
+
+
+def _move_claimed(ids: list[int], *, source: str, target: str) -> int:
+    """Steps 2 and 3 of a move, for rows the caller's transaction has locked."""
+    started = time.monotonic()
+    key = None
+    try:
+        rows = _archive_rows(ids, source=source, target=target)
+        if rows:
+            key, size, groups = _segment_store(rows, tier=target)
+            _catalog_add(key=key, tier=target, ids=[row["id"] for row in rows], size=size, groups=groups)
+        uploaded = time.monotonic()
+        _checkpoint("uploaded")
+        if source == Tier.WARM:
+            _catalog_release(ids, tier=Tier.WARM)
+        tiering.tier_move_apply(tweet_ids=ids, source=source, target=target)
+        if target == Tier.WARM:
+            # A warm tweet's counts are its engagement vector (ln(1 + count)
+            # per metric, kept by every flush): make sure it has one, from the
+            # flushed sums, then drop the sums row. New engagement flushes it back.
+            engagement_vectors_membership_sync(tweet_ids=set(ids))
+        tweets_counters_release(tweet_ids=ids)
+        if target == Tier.COLD:
+            engagement_vectors_release(tweet_ids=ids)
+        gone = tiering.tier_gone_ids(tweet_ids=[row["id"] for row in rows])
+        if gone:
+            erasure_request(tweet_ids=sorted(gone))
+        MoveLog.objects.create(
+            source=source, target=target, tweets=len(ids), seconds=round(time.monotonic() - started, 3)
+        )
+        _checkpoint("applied")
+        if time.monotonic() - uploaded > settings.NEXUS_SEGMENT_ORPHAN_SECONDS / 2:
+            raise SegmentTooOld(f"segment {key} uploaded too long ago to commit")
+    except BaseException:
+        if key is not None:
+            try:
+                segments.segment_delete(key)
+            except Exception:  # the sweeper deletes it later
+                logger.warning("lifecycle: could not delete the segment %s of a failed move", key)
+        raise
+    return len(ids)
+
+
+def lifecycle_run_due(
+    *, batch_size: int | None = None, progress: Callable[[int], None] | None = None, deadline: float | None = None
+) -> dict[str, int]:
+    """Move everything due now, batch after batch (`lifecycle_run`, and each
+    beat-started worker task until `deadline`, a time.monotonic() value).
+    Returns {"migrated": n} (empty when nothing was due)."""
+    started = timezone.now()  # bounds the run: what becomes due meanwhile waits for the next one
+    totals: dict[str, int] = {}
+    for source, target in MOVES:
+        while deadline is None or time.monotonic() < deadline:
+            moved = lifecycle_batch_move(source=source, target=target, limit=batch_size, now=started)
+            if not moved:
+                break
+            totals["migrated"] = totals.get("migrated", 0) + moved
+            if progress is not None:
+                progress(moved)
+    return totals
+
+
+def tweet_migrate(*, tweet_id: int, target: str) -> str:
+    """Move one tweet to `target` now, whatever its age (tests, tools): a
+    batch of one. Returns "migrated" or "noop" (already there, or a draft)."""
+    rank = {Tier.HOT: 0, Tier.WARM: 1, Tier.COLD: 2}
+    with transaction.atomic():
+        tweet = (
+            Tweet.objects.select_for_update(no_key=True)
+            .filter(pk=tweet_id, published_at__isnull=False)
+            .only("tier")
+            .first()
+        )
+        if tweet is None or rank[tweet.tier] >= rank[target]:
             return "noop"
-        edit_closed = tweet.published_at + timedelta(seconds=settings.NEXUS_EDIT_WINDOW_SECONDS)
-        if timezone.now() < edit_closed:
-            return edit_closed
-        if tweet.tier == Tier.HOT and target == Target.WARM:
-            tweet_archive_warm(tweet=tweet)
-            tweet_slim_warm(tweet=tweet)
-        elif tweet.tier == Tier.HOT:
-            # Overdue for cold while still hot (a backlog, or seeded data): one
-            # archive object, written once, both slimming steps in this
-            # transaction, and one tier_changed event (hot → cold is one move).
-            tweet_archive_cold(tweet=tweet, document=archive_document_build(tweet))
-            tweet_slim_warm(tweet=tweet, event=False)
-            tweet_slim_cold(tweet=tweet, release_warm=False)
-        else:
-            tweet_archive_cold(tweet=tweet)
-            tweet_slim_cold(tweet=tweet)
-        _queue_next(tweet_id=tweet_id, tweet=tweet)
+        _move_claimed([tweet_id], source=tweet.tier, target=target)
     return "migrated"
 
 
-# --- the steps (public so tests can stop between them, as a crash would) ------------------
-def archive_document_build(tweet: Tweet) -> dict:
-    """Everything a hot tweet's row, versions and content say, as archive JSON."""
-    content = TweetContent.objects.get(pk=tweet.content_id) if tweet.content_id else None
-    username = tweet.author.username
-    record = tweet_record_build(
-        tweet, username=username, text=content.text if content else "", media_ids=list(tweet.media_ids)
-    )
-    versions = [
-        version_render(v.version, v.content.text if v.content else "", v.content_id, v.media_ids, v.created_at)
-        for v in TweetVersion.objects.filter(tweet_id=tweet.id).select_related("content").order_by("version")
-    ]
-    return {
-        "tweet_id": tweet.id,
-        "record": record,
-        "versions": versions,
-        "version_authors": {
-            str(v): a for v, a in TweetVersion.objects.filter(tweet_id=tweet.id).values_list("version", "created_by_id")
-        },
-        "hashtags": sorted(TweetHashtag.objects.filter(tweet_id=tweet.id).values_list("tag", flat=True)),
-        "history": history_rows_encode(list(_history_rows(tweet.id))),
-        "archived_at": timezone.now().isoformat(),
-    }
-
-
-def _history_rows(tweet_id: int):
-    return Tweet.history.filter(id=tweet_id).order_by("history_date", "history_id")
-
-
-def _history_merge(document: dict, tweet_id: int) -> None:
-    """Add the history rows still in PostgreSQL (written after the last move,
-    e.g. a moderator removing a warm tweet) to the document's archived ones."""
-    archived = {item["history_id"]: item for item in document.get("history", [])}
-    for item in history_rows_encode(list(_history_rows(tweet_id))):
-        archived[item["history_id"]] = item
-    document["history"] = sorted(archived.values(), key=lambda item: (item["history_date"], item["history_id"]))
-
-
-def _history_release(tweet_id: int) -> None:
-    """Delete the tweet's history rows from PostgreSQL: the archive written
-    just before (in this transaction, under the row lock) holds every one.
-    History rows are only written by save() of the tweet row, which waits for
-    our lock, so none can appear between the archive write and this delete."""
-    Tweet.history.filter(id=tweet_id).delete()
-
-
-def tweet_archive_warm(*, tweet: Tweet) -> str:
-    """Step 1 of hot → warm: write the archive object; the row is untouched."""
-    return archive_write(key=archive_key(tweet.id, Tier.WARM), document=archive_document_build(tweet))
-
-
-def tweet_slim_warm(*, tweet: Tweet, event: bool = True) -> None:
-    """Step 2 of hot → warm (call with the row locked, inside a transaction):
-    keep what search, ranking and timelines need; drop what the archive holds.
-
-    The archive ref is the tier itself: the object's key derives from the id
-    and the tier (lifecycle.archive.tweet_archive_key), so the row stores no
-    key. `event=False`: a hot → cold move records its one event in the cold step."""
-    hashes = {tweet.content_id, *TweetVersion.objects.filter(tweet_id=tweet.id).values_list("content_id", flat=True)}
-    fields = {"tier": Tier.WARM, "archive_key": "", "content": None, "media_ids": []}
-    if connection.vendor == "postgresql":
-        # Search only ever asks plain (AND) queries: the positions are dead weight.
-        fields["search_vector"] = Func(F("search_vector"), function="strip")
-    # A plain UPDATE, not save(): the audit trail of this system move is the
-    # outbox event below; a history row per tweet per move would cost more
-    # than the move saves.
-    Tweet.objects.filter(pk=tweet.id).update(**fields)
-    TweetVersion.objects.filter(tweet_id=tweet.id).delete()
-    _history_release(tweet.id)
-    contents_release(hashes=hashes)
-    tweet.tier, tweet.archive_key, tweet.content, tweet.media_ids = Tier.WARM, "", None, []
-    if event:
-        # No data: the feed shows none of it (type, ids, version and time say
-        # all a consumer needs; the new tier is on the tweet), and the event is
-        # a row per tweet per move until the outbox retention drops it.
-        event_record(type=EventType.TIER_CHANGED, tweet=tweet)
-    _invalidate_after_commit(tweet.id)
-
-
-def tweet_archive_cold(*, tweet: Tweet, document: dict | None = None) -> str:
-    """Step 1 of warm → cold: the warm document (read from the store unless
-    given) plus the final counts, as a new object."""
-    document = dict(document) if document is not None else archive_read(tweet_archive_key(tweet))
-    document.pop("format", None)
-    _history_merge(document, tweet.id)
-    document["final_metrics"] = metrics_for_many([tweet.id]).get(tweet.id)
-    document["cold_at"] = timezone.now().isoformat()
-    return archive_write(key=archive_key(tweet.id, Tier.COLD), document=document)
-
-
-def tweet_slim_cold(*, tweet: Tweet, release_warm: bool = True) -> None:
-    """Step 2 of warm → cold (row locked, inside a transaction): the row becomes a stub.
-
-    Kept: id, author, created_at, published_at (timeline order), tier (the
-    archive ref: the key derives from it), state "archived", the moderation
-    columns, and in_reply_to_id / quote_of_id (NULL for most tweets, and what
-    un-counts a removed reply on its parent). Dropped besides the content:
-    the hashtag rows, the engagement vector (similarity covers hot and warm
-    only) and the flushed counter sum (engagement.lifecycle: the counter
-    slots stay, the final counts are in the archive). `release_warm=False`: a hot → cold move wrote no warm object."""
-    old_key = tweet_archive_key(tweet) if release_warm else ""
-    key = archive_key(tweet.id, Tier.COLD)
-    Tweet.objects.filter(pk=tweet.id).update(
-        tier=Tier.COLD,
-        state=TweetState.ARCHIVED,
-        archive_key="",
-        search_vector=None,
-        edited_at=None,
-        published_version=None,
-        content=None,
-        media_ids=[],
-    )
-    TweetHashtag.objects.filter(tweet_id=tweet.id).delete()
-    engagement_vector_release(tweet_id=tweet.id)
-    tweet_counters_release(tweet_id=tweet.id)
-    _history_release(tweet.id)
-    tweet.tier, tweet.state, tweet.archive_key = Tier.COLD, TweetState.ARCHIVED, ""
-    event_record(type=EventType.TIER_CHANGED, tweet=tweet)
-    _invalidate_after_commit(tweet.id)
-    if old_key and old_key != key:
-        transaction.on_commit(lambda: archive_delete(old_key))
-
-
-def contents_release(*, hashes: set[str | None]) -> int:
-    """Delete the content rows among `hashes` that no tweet or version uses any more."""
-    hashes = {h for h in hashes if h}
-    if not hashes:
-        return 0
-    unused = (
-        TweetContent.objects.filter(hash__in=hashes)
-        .exclude(Exists(Tweet.objects.filter(content_id=OuterRef("hash"))))
-        .exclude(Exists(TweetVersion.objects.filter(content_id=OuterRef("hash"))))
-    )
-    try:
-        # A tweet posting the same text right now may reference the row between
-        # our check and our DELETE; PROTECT then refuses the delete. Keeping the
-        # row is the right outcome, so only this savepoint rolls back.
-        with transaction.atomic():
-            deleted, _ = unused.delete()
-    except IntegrityError:
-        return 0
+# --- orphans ------------------------------------------------------------------------------
+def segments_sweep(*, grace_seconds: int | None = None, now: datetime | None = None) -> int:
+    """Delete segment objects that no catalog row names and that are older
+    than the grace period (a move that died before committing, a compaction
+    that died before deleting what it replaced). A move never commits more
+    than half the grace after its upload (SegmentTooOld), so a live move's
+    object is never taken. Returns how many objects were deleted."""
+    grace = settings.NEXUS_SEGMENT_ORPHAN_SECONDS if grace_seconds is None else grace_seconds
+    cutoff = (now or timezone.now()) - timedelta(seconds=grace)
+    candidates = [key for key, _size, modified in segments.segment_objects() if modified <= cutoff]
+    known: set[str] = set()
+    for start in range(0, len(candidates), 1000):
+        known |= set(Segment.objects.filter(key__in=candidates[start : start + 1000]).values_list("key", flat=True))
+    deleted = 0
+    for key in candidates:
+        if key not in known:
+            segments.segment_delete(key)
+            deleted += 1
+            logger.info("lifecycle: deleted orphan segment %s", key)
     return deleted
 
 
-def _invalidate_after_commit(tweet_id: int) -> None:
-    transaction.on_commit(lambda: tweet_cache.tweet_cache_delete(tweet_id))
+# --- erasure and compaction ---------------------------------------------------------------
+ERASURE_CURSOR = "erasure"
+ERASURE_EVENTS = {EventType.DELETED.value, EventType.REMOVED.value}
+
+
+def erasure_request(*, tweet_ids: list[int], now: datetime | None = None) -> None:
+    """Queue the archived bytes of these (deleted or removed) tweets for erasure."""
+    now = now or timezone.now()
+    due = now + timedelta(hours=settings.NEXUS_ERASURE_HOURS) - _erasure_slack()
+    SegmentErasure.objects.bulk_create(
+        [SegmentErasure(tweet_id=i, requested_at=now, due_at=max(now, due)) for i in tweet_ids],
+        ignore_conflicts=True,
+    )
+
+
+def _erasure_slack() -> timedelta:
+    """Compaction runs every 15 minutes: erasures are made due early enough
+    that the run after the due time still lands inside the promised window."""
+    return timedelta(minutes=30)
+
+
+def erasure_collect(*, batch: int = 1000) -> int:
+    """Read the outbox's tweet.deleted / tweet.removed events since the last
+    run and queue erasure for the tweets among them that are archived.
+    Returns how many were queued."""
+    cursor_row, _ = OutboxCursor.objects.get_or_create(name=ERASURE_CURSOR)
+    queued = 0
+    cursor = cursor_row.cursor or None
+    while True:
+        events, next_cursor = events_after(after=cursor, limit=batch)
+        ids = sorted({int(e["tweet_id"]) for e in events if e["type"] in ERASURE_EVENTS})
+        if ids:
+            archived = list(Tweet.objects.filter(pk__in=ids).exclude(tier=Tier.HOT).values_list("id", flat=True))
+            erasure_request(tweet_ids=archived)
+            queued += len(archived)
+        if next_cursor and next_cursor != cursor:
+            OutboxCursor.objects.filter(name=ERASURE_CURSOR).update(cursor=next_cursor)
+        cursor = next_cursor
+        if len(events) < batch:
+            return queued
+
+
+def _segment_rewrite(segment: Segment, *, drop: set[int], merge: list[Segment] | None = None) -> Segment | None:
+    """Replace `segment` (and `merge`) by one segment holding their live rows
+    minus `drop`: written and verified first, then the catalog swapped in one
+    transaction, then the old objects deleted. A crash between leaves an
+    orphan for the sweeper; never a catalog row without its object."""
+    olds = [segment, *(merge or [])]
+    rows: list[dict] = []
+    for old in olds:
+        rows += segments.segment_read_all(old.key)
+    # Keep the rows whose tweets are still in this tier: the rest moved on.
+    in_tier = set(Tweet.objects.filter(pk__in=[r["id"] for r in rows], tier=segment.tier).values_list("id", flat=True))
+    keep = [r for r in rows if r["id"] in in_tier and r["id"] not in drop]
+    new = None
+    key = None
+    if keep:
+        key, size, groups = _segment_store(keep, tier=segment.tier)
+    try:
+        with transaction.atomic():
+            locked = list(Segment.objects.select_for_update().filter(pk__in=[o.pk for o in olds]).order_by("pk"))
+            if len(locked) != len(olds):
+                raise RuntimeError("segment replaced concurrently")
+            if keep:
+                new = _catalog_add(key=key, tier=segment.tier, ids=[r["id"] for r in keep], size=size, groups=groups)
+            Segment.objects.filter(pk__in=[o.pk for o in olds]).delete()
+            SegmentErasure.objects.filter(tweet_id__in=drop).delete()
+            for old in olds:
+                transaction.on_commit(lambda k=old.key: segments.segment_delete(k))
+    except BaseException:
+        if key is not None:
+            segments.segment_delete(key)
+        raise
+    return new
+
+
+def segments_erase_due(*, now: datetime | None = None) -> int:
+    """Rewrite every segment holding a tweet whose erasure is due, without
+    the tweets still deleted or removed (a tweet restored meanwhile stays).
+    Returns how many tweets' rows were erased."""
+    now = now or timezone.now()
+    due = list(SegmentErasure.objects.filter(due_at__lte=now).values_list("tweet_id", flat=True)[:10_000])
+    if not due:
+        return 0
+    tiers = dict(Tweet.objects.filter(pk__in=due).values_list("id", "tier"))
+    gone = tiering.tier_gone_ids(tweet_ids=due)
+    restored = [i for i in due if i not in gone or tiers.get(i, Tier.HOT) == Tier.HOT]
+    SegmentErasure.objects.filter(tweet_id__in=restored).delete()
+    to_erase = [i for i in due if i in gone and tiers.get(i) in (Tier.WARM, Tier.COLD)]
+    by_segment: dict[int, tuple[Segment, set[int]]] = {}
+    located = segments_locate([(i, tiers[i]) for i in to_erase])
+    erased = 0
+    for tweet_id, candidates in located.items():
+        if not candidates:
+            SegmentErasure.objects.filter(tweet_id=tweet_id).delete()  # in no segment: nothing left to erase
+            continue
+        for candidate in candidates:
+            by_segment.setdefault(candidate.pk, (candidate, set()))[1].add(tweet_id)
+    for segment, ids in by_segment.values():
+        _segment_rewrite(segment, drop=ids)
+        erased += len(ids)
+    # A tweet erased from a warm segment may still sit in an older legacy object.
+    for tweet_id in to_erase:
+        segments_legacy_delete(tweet_id)
+    return erased
+
+
+def segments_legacy_delete(tweet_id: int) -> None:
+    for tier in (Tier.WARM, Tier.COLD):
+        try:
+            default_storage.delete(archive_key(tweet_id, tier))
+        except Exception:  # nothing there, or the store is down: the object costs bytes, not privacy of others
+            logger.warning("lifecycle: could not delete legacy archive object of %s", tweet_id)
+
+
+def segments_compact(*, now: datetime | None = None) -> dict[str, int]:
+    """Drop segments none of whose rows are live any more (warm segments whose
+    tweets all went cold), rewrite segments with under half their rows live,
+    and merge neighbouring small segments of a tier up to the batch size."""
+    dropped = rewritten = merged = 0
+    for segment in Segment.objects.filter(live_rows__lte=0).order_by("pk"):
+        with transaction.atomic():
+            if Segment.objects.filter(pk=segment.pk, live_rows__lte=0).delete()[0]:
+                transaction.on_commit(lambda k=segment.key: segments.segment_delete(k))
+                dropped += 1
+    for segment in Segment.objects.filter(live_rows__gt=0, live_rows__lt=F("row_count") / 2).order_by("pk")[:100]:
+        _segment_rewrite(segment, drop=set())
+        rewritten += 1
+    target = settings.NEXUS_LIFECYCLE_BATCH_SIZE
+    for tier in (Tier.WARM, Tier.COLD):
+        small = list(
+            Segment.objects.filter(tier=tier, row_count__lt=settings.NEXUS_SEGMENT_MIN_ROWS).order_by("min_id")
+        )
+        group: list[Segment] = []
+        for segment in small + [None]:
+            if segment is not None and sum(s.row_count for s in group) + segment.row_count <= target:
+                group.append(segment)
+                continue
+            if len(group) > 1:
+                _segment_rewrite(group[0], drop=set(), merge=group[1:])
+                merged += len(group)
+            group = [segment] if segment is not None else []
+    MoveLog.objects.filter(at__lt=(now or timezone.now()) - timedelta(days=1)).delete()
+    return {"dropped": dropped, "rewritten": rewritten, "merged": merged}
+
+
+# --- upgrade from the per-tweet format -------------------------------------------------------
+def legacy_repack(*, keys_by_id: dict[int, str]) -> int:
+    """Repack per-tweet archive objects (format 1: one zstd JSON per tweet)
+    into one segment per tier: written and verified, catalogued in one
+    transaction, then the old objects deleted. Tweets already in a segment
+    of their tier, or no longer archived in that tier, are skipped (and
+    their stale objects deleted). Returns how many tweets were repacked."""
+    tiers = dict(Tweet.objects.filter(pk__in=list(keys_by_id)).values_list("id", "tier"))
+    located = segments_locate([(i, t) for i, t in tiers.items() if t != Tier.HOT])
+    rows_by_tier: dict[str, list[dict]] = {}
+    stale: list[str] = []
+    for tweet_id, key in keys_by_id.items():
+        tier = tiers.get(tweet_id)
+        if tier is None or tier == Tier.HOT or located.get(tweet_id) or not key.endswith(f".{tier}.json.zst"):
+            stale.append(key)
+            continue
+        row = legacy_row(archive_read(key))
+        row["archived_at"] = timezone.now()
+        rows_by_tier.setdefault(tier, []).append(row)
+    repacked = 0
+    for tier, rows in rows_by_tier.items():
+        key, size, groups = _segment_store(rows, tier=tier)
+        try:
+            with transaction.atomic():
+                _catalog_add(key=key, tier=tier, ids=[r["id"] for r in rows], size=size, groups=groups)
+        except BaseException:
+            segments.segment_delete(key)
+            raise
+        repacked += len(rows)
+        stale += [keys_by_id[r["id"]] for r in rows]
+    for key in stale:
+        default_storage.delete(key)
+    return repacked

@@ -14,8 +14,9 @@ and indexes) are counted on both sides as measured. Per table that grows with th
 hot tweets' rows per hot tweet (hot tweets were never slimmed), times the
 number of tweets. Two tables do not grow with the tweets kept, so they are not
 scaled: the outbox holds the events of the retention window only (an all-hot
-system holds the hot tweets' events, as measured, and no tier_changed ones),
-and the lifecycle queue would not exist at all (0 bytes)."""
+system holds the hot tweets' events, as measured, and no tier_changed ones).
+The lifecycle's own tables (segment catalog, erasure queue, move log) count
+on the lifecycle's side only: an all-hot system would not have them."""
 
 from __future__ import annotations
 
@@ -26,19 +27,26 @@ from django.apps import apps
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import connection
+from django.db.models import Count, Sum
 
-from lifecycle.models import LifecycleTask
-from lifecycle.selectors import tier_counts
+from lifecycle import segments
+from lifecycle.models import MoveLog, OutboxCursor, Segment
 from tweets.models import OutboxEvent, Tier, Tweet, TweetContent
 
 SAMPLE_ROWS = 200_000
 # Tables that do not grow with the number of tweets kept (module docstring).
 OUTBOX_TABLE = OutboxEvent._meta.db_table
-QUEUE_TABLE = LifecycleTask._meta.db_table
+# The lifecycle's own bookkeeping (not per tweet): measured, never in the baseline.
+LIFECYCLE_TABLES = [m._meta.db_table for m in (Segment, MoveLog, OutboxCursor)]
 OTHER = "other"  # rows not tied to an existing tweet (e.g. content no tweet uses)
 
 
-def _tweet_tables() -> list[tuple[str, str]]:
+def tier_counts() -> dict[str, int]:
+    counts = dict(Tweet.objects.values_list("tier").annotate(n=Count("id")).order_by())
+    return {tier: counts.get(tier, 0) for tier in Tier.values}
+
+
+def tweet_tables() -> list[tuple[str, str]]:
     """(table, column holding the tweet id) for every table that grows per tweet."""
     tables = [(Tweet._meta.db_table, "id"), (Tweet.history.model._meta.db_table, "id")]
     for model in apps.get_models():
@@ -110,14 +118,16 @@ def database_bytes() -> dict:
     """Per table: total bytes (and heap/index/TOAST on PostgreSQL) and the share of each tier."""
     tables: dict[str, dict] = {}
     if connection.vendor == "postgresql":
-        for table, column in _tweet_tables() + [(TweetContent._meta.db_table, "hash")]:
+        for table, column in tweet_tables() + [(TweetContent._meta.db_table, "hash")]:
             sizes = _pg_relation_sizes(table)
             row_bytes = _pg_row_bytes_by_tier(table, column, sizes["rows_est"])
             tables[table] = {**sizes, "row_bytes": row_bytes, "method": "pg_total_relation_size + pg_column_size"}
+        for table in LIFECYCLE_TABLES:
+            tables[table] = {**_pg_relation_sizes(table), "row_bytes": {}, "method": "pg_total_relation_size"}
     else:
         measured = _sqlite_table_bytes()
         db_file = Path(str(connection.settings_dict["NAME"]))
-        for table, column in _tweet_tables() + [(TweetContent._meta.db_table, "hash")]:
+        for table, column in tweet_tables() + [(TweetContent._meta.db_table, "hash")]:
             tables[table] = {
                 "total": measured.get(table, 0),
                 "row_bytes": _row_counts_by_tier(table, column),
@@ -183,22 +193,58 @@ def redis_bytes() -> dict | None:
 
 
 def object_store_bytes() -> dict:
-    """Sizes of the archive objects, by tier (listed from the store itself)."""
+    """Archive bytes and objects, listed from the store itself: the segments
+    by tier (their key names the tier), beside what the catalog says, and any
+    legacy per-tweet objects not yet repacked by `archive_upgrade`."""
+    by_tier = {Tier.WARM.value: 0, Tier.COLD.value: 0}
+    objects = {Tier.WARM.value: 0, Tier.COLD.value: 0}
+    for key, size, _modified in segments.segment_objects():
+        tier = key.split("/")[1] if key.count("/") >= 2 else ""
+        if tier in by_tier:
+            by_tier[tier] += size
+            objects[tier] += 1
+    catalog = {
+        row["tier"]: {"segments": row["n"], "rows": row["rows"] or 0, "live_rows": row["live"] or 0}
+        for row in Segment.objects.values("tier").annotate(n=Count("id"), rows=Sum("row_count"), live=Sum("live_rows"))
+    }
+    legacy = _legacy_objects()
+    count = sum(objects.values())
+    return {
+        "objects": count + legacy["objects"],
+        "segments": count,
+        "total": sum(by_tier.values()) + legacy["total"],
+        "by_tier": {tier: by_tier[tier] + legacy["by_tier"][tier] for tier in by_tier},
+        "segment_objects_by_tier": objects,
+        "catalog": catalog,
+        "legacy": legacy,
+        "method": "object sizes listed from the store",
+    }
+
+
+def _legacy_objects() -> dict:
+    """The per-tweet objects of the old format (default storage, archive prefix)."""
     prefix = settings.NEXUS_ARCHIVE_PREFIX
     by_tier = {Tier.WARM.value: 0, Tier.COLD.value: 0}
     count = 0
-    bucket = getattr(default_storage, "bucket", None)
-    if bucket is not None:  # S3: the listing carries the sizes
-        entries = ((o.key, o.size) for o in bucket.objects.filter(Prefix=f"{prefix}/"))
-    else:
-        root = Path(default_storage.path(prefix))
-        entries = ((name, (Path(folder) / name).stat().st_size) for folder, _, names in os.walk(root) for name in names)
-    for name, size in entries:
+    for name, size in legacy_object_entries(prefix):
         for tier in by_tier:
             if name.endswith(f".{tier}.json.zst"):
                 by_tier[tier] += size
                 count += 1
-    return {"objects": count, "total": sum(by_tier.values()), "by_tier": by_tier, "method": "object sizes"}
+    return {"objects": count, "total": sum(by_tier.values()), "by_tier": by_tier}
+
+
+def legacy_object_entries(prefix: str):
+    """(key, size) of every object under `prefix` in the default storage."""
+    bucket = getattr(default_storage, "bucket", None)
+    if bucket is not None:  # S3: the listing carries the sizes
+        yield from ((o.key, o.size) for o in bucket.objects.filter(Prefix=f"{prefix}/"))
+        return
+    root = Path(default_storage.path(prefix))
+    for folder, _, names in os.walk(root):
+        for name in names:
+            path = Path(folder) / name
+            yield str(path.relative_to(Path(default_storage.location))), path.stat().st_size
 
 
 def outbox_tier_changed(info: dict | None) -> dict | None:
@@ -243,12 +289,13 @@ def storage_summary() -> dict:
     outbox_hot = tables.get(OUTBOX_TABLE, {}).get("by_tier", {}).get(Tier.HOT, 0)
     # Bytes no tier's rows account for (the pages of empty tables and indexes,
     # rows of no tweet): an all-hot system has them too, so both sides count them.
-    fixed = db_total - sum(db_by_tier.get(tier, 0) for tier in Tier.values)
+    lifecycle_bytes = sum(tables.get(t, {}).get("total", 0) for t in LIFECYCLE_TABLES)
+    fixed = db_total - sum(db_by_tier.get(tier, 0) for tier in Tier.values) - lifecycle_bytes
     if counts[Tier.HOT]:
         scaled = sum(
             info["by_tier"].get(Tier.HOT, 0)
             for name, info in tables.items()
-            if not name.startswith("_") and name not in {OUTBOX_TABLE, QUEUE_TABLE}
+            if not name.startswith("_") and name not in {OUTBOX_TABLE, *LIFECYCLE_TABLES}
         )
         scaled_per_tweet = scaled / counts[Tier.HOT]
         baseline = round(scaled_per_tweet * total_tweets) + outbox_hot + fixed
@@ -256,7 +303,7 @@ def storage_summary() -> dict:
     return {
         "database": connection.vendor,
         "tweets": {"total": total_tweets, "by_tier": counts},
-        "queue": {"rows": LifecycleTask.objects.count()},
+        "lifecycle_tables_bytes": lifecycle_bytes,
         "primary_db": {
             "total": db_total,
             "by_tier": db_by_tier,
@@ -275,8 +322,8 @@ def storage_summary() -> dict:
             "fixed_bytes": fixed,
             "how": "measured bytes of the hot tweets' rows (all tables, indexes and TOAST, attributed by "
             "pg_column_size) per hot tweet, times the number of tweets; the outbox is not scaled (it holds "
-            "only the retention window: the hot tweets' events, as measured) and the lifecycle queue counts 0 "
-            "(it would not exist); bytes no tier's rows account for (empty tables' pages) count on both sides "
+            "only the retention window: the hot tweets' events, as measured) and the lifecycle's own tables count 0 "
+            "(they would not exist); bytes no tier's rows account for (empty tables' pages) count on both sides "
             "as measured",
         },
         "outbox": outbox_tier_changed(tables.get(OUTBOX_TABLE)),

@@ -1,29 +1,42 @@
+import time
+
 from celery import shared_task
 from django.conf import settings
-from django.db import transaction
 
-from lifecycle.services import lifecycle_claim, lifecycle_tasks_process
-
-CHUNK = 50  # queue rows per worker task: small enough to spread, large enough to amortise
+from lifecycle.services import erasure_collect, lifecycle_run_due, segments_compact, segments_erase_due, segments_sweep
 
 
 @shared_task(ignore_result=True)
 def lifecycle_dispatch() -> int:
-    """Beat job: claim due queue rows in bounded batches and hand them to workers
-    by id. Safe to run twice or concurrently: claims skip each other's rows."""
-    claimed = 0
-    for _ in range(settings.NEXUS_LIFECYCLE_MAX_BATCHES):
-        ids = lifecycle_claim(limit=settings.NEXUS_LIFECYCLE_BATCH_SIZE)
-        for start in range(0, len(ids), CHUNK):
-            chunk = ids[start : start + CHUNK]
-            transaction.on_commit(lambda chunk=chunk: lifecycle_migrate.delay(task_ids=chunk))
-        claimed += len(ids)
-        if len(ids) < settings.NEXUS_LIFECYCLE_BATCH_SIZE:
-            break
-    return claimed
+    """Beat job (every NEXUS_LIFECYCLE_INTERVAL_SECONDS): start
+    NEXUS_LIFECYCLE_WORKERS move tasks. Each claims disjoint batches (SKIP
+    LOCKED), so running more of them, or this job twice, only adds movers."""
+    # A move task not started within one interval is dropped: the next beat
+    # starts fresh ones, so a backlog never piles tasks up in the broker.
+    for _ in range(settings.NEXUS_LIFECYCLE_WORKERS):
+        lifecycle_move.apply_async(expires=settings.NEXUS_LIFECYCLE_INTERVAL_SECONDS)
+    return settings.NEXUS_LIFECYCLE_WORKERS
 
 
 @shared_task(ignore_result=True, acks_late=True)
-def lifecycle_migrate(task_ids: list[int]) -> dict[str, int]:
-    """Migrate the tweets of these queue rows (idempotent: replays are no-ops)."""
-    return lifecycle_tasks_process(task_ids=task_ids)
+def lifecycle_move() -> dict[str, int]:
+    """Move due batches until nothing is due or the time budget (most of one
+    beat interval) is spent; the next beat starts more. A killed worker's
+    batch rolls back and is claimable at once."""
+    budget = max(1.0, settings.NEXUS_LIFECYCLE_INTERVAL_SECONDS * 0.9)
+    return lifecycle_run_due(deadline=time.monotonic() + budget)
+
+
+@shared_task(ignore_result=True)
+def lifecycle_sweep() -> int:
+    """Beat job: delete orphan segment objects (moves that never committed)."""
+    return segments_sweep()
+
+
+@shared_task(ignore_result=True)
+def lifecycle_compact() -> dict[str, int]:
+    """Beat job: queue erasures from the outbox, rewrite the segments whose
+    erasure is due, drop dead segments and merge small ones."""
+    erasure_collect()
+    erased = segments_erase_due()
+    return {"erased": erased, **segments_compact()}

@@ -274,8 +274,27 @@ else:
         # overwriting (never renaming) keeps keys stable and repairs a partial write.
         "OPTIONS": {"location": MEDIA_ROOT, "base_url": MEDIA_URL, "allow_overwrite": True},
     }
+# The archive (lifecycle segments) is private: on S3 under its own prefix of
+# the bucket (never public, no URLs handed out); locally outside MEDIA_ROOT,
+# so the media route can never serve it.
+if STORAGE_BUCKET_NAME:
+    _archive_storage = {
+        "BACKEND": _default_storage["BACKEND"],
+        "OPTIONS": {
+            **_default_storage["OPTIONS"],
+            "location": env_str("NEXUS_ARCHIVE_PREFIX", "archive") or "archive",
+            "custom_domain": None,
+            "querystring_auth": True,
+        },
+    }
+else:
+    _archive_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": Path(env_str("NEXUS_ARCHIVE_ROOT", str(VAR_DIR / "archive"))), "allow_overwrite": True},
+    }
 STORAGES = {
     "default": _default_storage,
+    "archive": _archive_storage,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 SERVE_LOCAL_MEDIA = not STORAGE_BUCKET_NAME
@@ -392,10 +411,24 @@ NEXUS_MEDIA_RETRY_BACKOFF_MAX_SECONDS = env_float("NEXUS_MEDIA_RETRY_BACKOFF_MAX
 NEXUS_MEDIA_LEASE_SECONDS = env_int("NEXUS_MEDIA_LEASE_SECONDS", 600)
 NEXUS_COUNTER_FLUSH_SECONDS = env_float("NEXUS_COUNTER_FLUSH_SECONDS", 5.0)
 NEXUS_DRIFT_CHECK_SECONDS = env_float("NEXUS_DRIFT_CHECK_SECONDS", 30.0)
-NEXUS_LIFECYCLE_INTERVAL_SECONDS = env_float("NEXUS_LIFECYCLE_INTERVAL_SECONDS", 60.0)
-NEXUS_LIFECYCLE_BATCH_SIZE = env_int("NEXUS_LIFECYCLE_BATCH_SIZE", 500)
-NEXUS_LIFECYCLE_MAX_BATCHES = env_int("NEXUS_LIFECYCLE_MAX_BATCHES", 20)
-NEXUS_LIFECYCLE_LEASE_SECONDS = env_int("NEXUS_LIFECYCLE_LEASE_SECONDS", 600)
+# Tier ages in seconds (the *_DAYS knobs set the defaults; seconds win when set,
+# e.g. hot after 60 s and cold after 120 s for a keep-up run).
+NEXUS_HOT_SECONDS = env_int("NEXUS_HOT_SECONDS", NEXUS_HOT_DAYS * 86400)
+NEXUS_WARM_SECONDS = env_int("NEXUS_WARM_SECONDS", NEXUS_WARM_DAYS * 86400)
+# Beat starts NEXUS_LIFECYCLE_WORKERS move tasks every interval; each moves
+# batches (one segment each) until nothing is due or its time budget is spent.
+NEXUS_LIFECYCLE_INTERVAL_SECONDS = env_float("NEXUS_LIFECYCLE_INTERVAL_SECONDS", 10.0)
+NEXUS_LIFECYCLE_WORKERS = env_int("NEXUS_LIFECYCLE_WORKERS", 2)
+NEXUS_LIFECYCLE_BATCH_SIZE = env_int("NEXUS_LIFECYCLE_BATCH_SIZE", 2000)  # tweets per segment
+NEXUS_SEGMENT_ROW_GROUP_ROWS = env_int("NEXUS_SEGMENT_ROW_GROUP_ROWS", 128)  # rows a point read fetches
+NEXUS_SEGMENT_MIN_ROWS = env_int("NEXUS_SEGMENT_MIN_ROWS", 1000)  # compaction merges smaller segments
+# A segment object with no catalog row older than this is an orphan (a move
+# that died before its commit): the sweeper deletes it. A move aborts rather
+# than commit more than half of this after its upload.
+NEXUS_SEGMENT_ORPHAN_SECONDS = env_int("NEXUS_SEGMENT_ORPHAN_SECONDS", 900)
+NEXUS_SEGMENT_FOOTER_CACHE = env_int("NEXUS_SEGMENT_FOOTER_CACHE", 1024)  # footers kept per process
+# A deleted or removed archived tweet's bytes leave its segment within this many hours.
+NEXUS_ERASURE_HOURS = env_int("NEXUS_ERASURE_HOURS", 24)
 NEXUS_ARCHIVE_PREFIX = env_str("NEXUS_ARCHIVE_PREFIX", "archive") or "archive"
 NEXUS_ARCHIVE_CACHE_SECONDS = env_int("NEXUS_ARCHIVE_CACHE_SECONDS", 3600)
 # Outbox events older than this are purged (a feed consumer lagging more must resync).
@@ -441,6 +474,16 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "lifecycle.tasks.lifecycle_dispatch",
         "schedule": timedelta(seconds=NEXUS_LIFECYCLE_INTERVAL_SECONDS),
         "options": {"expires": max(1.0, NEXUS_LIFECYCLE_INTERVAL_SECONDS * 0.9)},
+    },
+    "lifecycle-sweep-orphans": {
+        "task": "lifecycle.tasks.lifecycle_sweep",
+        "schedule": timedelta(minutes=5),
+        "options": {"expires": 240},
+    },
+    "lifecycle-compact": {
+        "task": "lifecycle.tasks.lifecycle_compact",
+        "schedule": timedelta(minutes=15),
+        "options": {"expires": 840},
     },
     "engagement-flush-counters": {
         "task": "engagement.tasks.flush_counters",

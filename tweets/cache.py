@@ -72,3 +72,14 @@ def tweet_cache_delete(tweet_id: int) -> None:
         cache.delete(tweet_cache_key(tweet_id))
     except Exception:
         return
+
+
+def tweet_cache_delete_many(tweet_ids: Iterable[int]) -> None:
+    """Drop many records in one round trip (the lifecycle's batch moves)."""
+    keys = [tweet_cache_key(i) for i in tweet_ids]
+    if not keys:
+        return
+    try:
+        cache.delete_many(keys)
+    except Exception:
+        return

@@ -135,7 +135,6 @@ class Tweet(models.Model):
     in_reply_to_id = models.BigIntegerField(null=True, blank=True)
     quote_of_id = models.BigIntegerField(null=True, blank=True)
     tier = models.CharField(max_length=4, choices=Tier.choices, default=Tier.HOT)
-    archive_key = models.CharField(max_length=255, blank=True, default="")
     deleted_at = models.DateTimeField(null=True, blank=True)
     removed_at = models.DateTimeField(null=True, blank=True)
     removed_reason = models.TextField(blank=True, default="")
@@ -158,8 +157,27 @@ class Tweet(models.Model):
                 fields=["in_reply_to_id"], name="tweet_in_reply_to", condition=Q(in_reply_to_id__isnull=False)
             ),
             models.Index(fields=["quote_of_id"], name="tweet_quote_of", condition=Q(quote_of_id__isnull=False)),
-            models.Index(fields=["-published_at", "-id"], name="tweet_published_recent"),
+            # Search's newest-first order; search covers hot and warm tweets only,
+            # so cold rows (the bulk of a long-lived table) stay out of it.
+            models.Index(
+                fields=["-published_at", "-id"],
+                name="tweet_published_recent",
+                condition=Q(tier__in=["hot", "warm"]),
+            ),
             models.Index(fields=["content"], name="tweet_content_used", condition=Q(content__isnull=False)),
+            # The lifecycle's due queue (SPEC section 7): its next moves are the
+            # oldest rows of each of these two partial indexes (tweets.tiering).
+            # Cold rows, the bulk of a long-lived table, are in neither.
+            models.Index(
+                fields=["published_at"],
+                name="tweet_hot_due",
+                condition=Q(tier="hot", published_at__isnull=False),
+            ),
+            models.Index(
+                fields=["published_at"],
+                name="tweet_warm_due",
+                condition=Q(tier="warm", published_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

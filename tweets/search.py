@@ -2,7 +2,10 @@
 
 On PostgreSQL words match the GIN-indexed tsvector; on SQLite (the embedded
 default) a case-insensitive substring match on the hot text is the honest
-fallback (warm rows keep no text, so SQLite search covers hot tweets only)."""
+fallback (warm rows keep no text, so SQLite search covers hot tweets only).
+Hashtags: hot tweets through their TweetHashtag rows; warm tweets through
+`#tag` lexemes folded into their search vector by the lifecycle
+(tweets.tiering), so on SQLite tag search covers hot tweets only too."""
 
 from __future__ import annotations
 
@@ -10,13 +13,27 @@ import unicodedata
 
 from django.contrib.postgres.search import SearchQuery
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from nexus.errors import ValidationFailed
 from tweets.models import Tier, Tweet, TweetHashtag
 from tweets.text import hashtags_extract
 
 MAX_QUERY_LENGTH = 500
+
+
+class LexemeQuery(SearchQuery):
+    """A tsquery of exactly one lexeme, taken verbatim (no parser, so `#tag`
+    keeps its `#`): `quote_literal('#tag')::tsquery`."""
+
+    def __init__(self, lexeme: str):
+        super().__init__(lexeme, config=SEARCH_CONFIG)
+        self.lexeme = lexeme
+
+    def as_sql(self, compiler, connection, **extra_context):
+        return "quote_literal(%s)::tsquery", [self.lexeme]
+
+
 SEARCH_CONFIG = "simple"
 
 
@@ -46,7 +63,12 @@ def search_queryset(raw_query: str) -> QuerySet:
     if authors:
         queryset = queryset.filter(author__username=authors[0])
     for tag in tags:
-        queryset = queryset.filter(id__in=TweetHashtag.objects.filter(tag=tag).values("tweet_id"))
+        tagged = Q(id__in=TweetHashtag.objects.filter(tag=tag).values("tweet_id"))
+        if connection.vendor == "postgresql":
+            # Warm rows carry their tags as `#tag` lexemes of the search vector
+            # (tweets.tiering), not as TweetHashtag rows.
+            tagged |= Q(tier=Tier.WARM, search_vector=LexemeQuery(f"#{tag}"))
+        queryset = queryset.filter(tagged)
     if words:
         if connection.vendor == "postgresql":
             queryset = queryset.filter(

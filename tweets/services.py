@@ -1,7 +1,9 @@
 """Write side of tweets: every change happens here, in one transaction with its
 outbox event and its history record. What the change means to other apps
-(counts, hashtags, the lifecycle) is the caller's `TweetEffects`
-(tweets.effects; api.effects wires the real ones)."""
+(counts on its parent, hashtag counts) is the caller's `TweetEffects`
+(tweets.effects; api.effects wires the real ones). A published tweet's
+lifecycle needs no row of its own: the lifecycle finds due moves through the
+tiers' due indexes (tweets.tiering)."""
 
 from __future__ import annotations
 
@@ -212,7 +214,7 @@ def _idempotent_replay(*, author_id: int, key: str) -> Tweet | None:
 # hash, or pinned when it exists, see CONTENT_PIN_SQL), the row, its creation
 # history record, version 1, the outbox event, its hashtags, its
 # Idempotency-Key, and what the caller's effects append (api.effects: the
-# hashtag counts of analytics, the lifecycle's schedule). Every
+# hashtag counts of analytics). Every
 # write after the tweet's is driven by the tweet CTE's RETURNING, so all or
 # none of them happen, and alone it is its own transaction. When the
 # content row can be neither inserted nor pinned (a concurrent insert of the
@@ -227,21 +229,21 @@ WITH new_content AS (
 ), tweet AS (
     INSERT INTO tweets_tweet (
         id, author_id, content_hash, media_ids, state, version, published_version, created_at,
-        published_at, in_reply_to_id, quote_of_id, tier, archive_key, removed_reason, search_vector
+        published_at, in_reply_to_id, quote_of_id, tier, removed_reason, search_vector
     )
     SELECT %(id)s, %(author_id)s, %(hash)s, %(media_ids)s::jsonb, %(state)s, 1, %(published_version)s::integer,
-        %(now)s, %(published_at)s::timestamptz, %(in_reply_to_id)s::bigint, %(quote_of_id)s::bigint, 'hot', '', '',
+        %(now)s, %(published_at)s::timestamptz, %(in_reply_to_id)s::bigint, %(quote_of_id)s::bigint, 'hot', '',
         to_tsvector('simple', %(text)s)
     WHERE EXISTS (SELECT 1 FROM new_content) OR EXISTS (SELECT 1 FROM pinned_content)
     RETURNING id
 ), history AS (
     INSERT INTO tweets_historicaltweet (
         id, author_id, content_hash, media_ids, state, version, published_version, created_at,
-        published_at, in_reply_to_id, quote_of_id, tier, archive_key, removed_reason,
+        published_at, in_reply_to_id, quote_of_id, tier, removed_reason,
         history_date, history_type, history_user_id
     )
     SELECT id, %(author_id)s, %(hash)s, %(media_ids)s::jsonb, %(state)s, 1, %(published_version)s::integer,
-        %(now)s, %(published_at)s::timestamptz, %(in_reply_to_id)s::bigint, %(quote_of_id)s::bigint, 'hot', '', '',
+        %(now)s, %(published_at)s::timestamptz, %(in_reply_to_id)s::bigint, %(quote_of_id)s::bigint, 'hot', '',
         %(now)s, '+', %(author_id)s
     FROM tweet
 ), first_version AS (
@@ -362,9 +364,8 @@ def _tweet_insert_orm(tweet: Tweet, *, tags: list[str], idempotency_key: str | N
 
 
 def _on_published(tweet: Tweet, text: str, effects: TweetEffects) -> None:
-    """A draft went public: its tags, what other apps do on publication, its parent's count."""
+    """A draft went public: its tags, its parent's count."""
     _hashtags_sync(tweet, text, effects)
-    effects.published(tweet=tweet)
     effects.visibility_changed(tweet=tweet, delta=+1)
 
 
@@ -547,8 +548,7 @@ def tweet_restore(*, tweet_id: int, moderator, reason: str, effects: TweetEffect
     if tweet.deleted_at is None and tweet.state != TweetState.DRAFT:
         if tweet.tier == Tier.HOT:
             _hashtags_sync(tweet, tweet.content.text, effects)
-        elif tweet.tier == Tier.WARM:  # still searchable: its tags come back from the archive
-            _hashtags_sync(tweet, effects.archived_text(tweet=tweet), effects)
+        # A warm tweet's tags are lexemes of its search vector (tweets.tiering): nothing to restore.
         effects.visibility_changed(tweet=tweet, delta=+1)
     _invalidate_after_commit(tweet.id)
     return tweet

@@ -240,9 +240,9 @@ def test_knn_query_uses_the_gist_index_over_100k_rows(user):
         cursor.execute(
             """
             INSERT INTO tweets_tweet (id, author_id, media_ids, state, version, created_at, published_at,
-                                      tier, archive_key, removed_reason)
+                                      tier, removed_reason)
             SELECT g, %s, '[]'::jsonb, 'published', 1, now(), now(),
-                   CASE WHEN g %% 3 = 0 THEN 'warm' WHEN g %% 7 = 0 THEN 'cold' ELSE 'hot' END, '', ''
+                   CASE WHEN g %% 3 = 0 THEN 'warm' WHEN g %% 7 = 0 THEN 'cold' ELSE 'hot' END, ''
             FROM generate_series(1, %s) AS g
             """,
             [user.pk, ROWS],

@@ -8,10 +8,9 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
-from django.db.models import Count
 from django.utils import timezone
 
-from lifecycle.models import LifecycleTask
+from lifecycle.models import Segment
 from lifecycle.selectors import queue_backlog, tier_counts
 from tweets.models import OutboxEvent, Tweet, TweetVersion
 
@@ -23,7 +22,6 @@ def test_seed_then_run_then_report(anon_client, on_postgres, settings):
     call_command("seed_synthetic", days=100, per_day=3, users=4, seed=7, stdout=out, stderr=io.StringIO())
     assert "seeded 300 tweets" in out.getvalue()
     assert Tweet.objects.count() == 300
-    assert LifecycleTask.objects.count() == 300  # one queue row per tweet
     assert TweetVersion.objects.count() > 300  # some tweets were edited
     edited = Tweet.objects.filter(state="edited").values_list("id", flat=True).first()
 
@@ -35,10 +33,11 @@ def test_seed_then_run_then_report(anon_client, on_postgres, settings):
     assert counts["cold"] == Tweet.objects.filter(published_at__lte=now - timedelta(days=90)).count()
     assert counts["warm"] == 300 - counts["hot"] - counts["cold"] > 0
     assert queue_backlog(now=now)["due"] == 0
-    # Hot tweets wait for warm, warm ones for cold (the same row, retargeted), cold ones have none.
-    assert dict(LifecycleTask.objects.values_list("target").annotate(n=Count("pk")).order_by()) == {
-        "warm": counts["hot"],
-        "cold": counts["warm"],
+    # One segment per tier here (each batch fits one), holding exactly the tier's rows.
+    catalog = {s.tier: s for s in Segment.objects.all()}
+    assert {t: (s.row_count, s.live_rows) for t, s in catalog.items()} == {
+        "warm": (counts["warm"], counts["warm"]),
+        "cold": (counts["cold"], counts["cold"]),
     }
     # Every tweet readable in full, whatever its tier.
     ids = [str(i) for i in Tweet.objects.order_by("id").values_list("id", flat=True)]
@@ -54,7 +53,7 @@ def test_seed_then_run_then_report(anon_client, on_postgres, settings):
     call_command("storage_report", json=True, vacuum=on_postgres, stdout=out, stderr=io.StringIO())
     report = json.loads(out.getvalue())
     assert report["tweets"]["by_tier"] == counts
-    assert report["object_store"]["objects"] == counts["warm"] + counts["cold"]
+    assert report["object_store"]["objects"] == report["object_store"]["segments"] == 2
     assert report["object_store"]["by_tier"]["warm"] > 0 and report["object_store"]["by_tier"]["cold"] > 0
     assert report["baseline_all_hot"]["primary_db"] > 0
     # The seed leaves no event the outbox retention would have purged.
@@ -68,10 +67,14 @@ def test_seed_then_run_then_report(anon_client, on_postgres, settings):
         scaled = sum(
             info["by_tier"].get("hot", 0)
             for name, info in tables.items()
-            if name not in {"tweets_outboxevent", "lifecycle_lifecycletask"}
+            if name not in {"tweets_outboxevent", "lifecycle_segment", "lifecycle_movelog", "lifecycle_outboxcursor"}
         )
         assert base["outbox_bytes"] == tables["tweets_outboxevent"]["by_tier"].get("hot", 0)
-        fixed = report["primary_db"]["total"] - sum(report["primary_db"]["by_tier"].get(t, 0) for t in counts)
+        fixed = (
+            report["primary_db"]["total"]
+            - sum(report["primary_db"]["by_tier"].get(t, 0) for t in counts)
+            - report["lifecycle_tables_bytes"]
+        )
         assert base["fixed_bytes"] == fixed >= 0
         assert abs(base["primary_db"] - (scaled * 300 / counts["hot"] + base["outbox_bytes"] + fixed)) <= 1
         assert report["outbox"]["tier_changed_events"] == counts["warm"] + counts["cold"]  # one per move

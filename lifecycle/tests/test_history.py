@@ -1,4 +1,4 @@
-"""The simple-history audit trail of aged tweets lives in their archive object:
+"""The simple-history audit trail of aged tweets lives in their archive segment:
 moved at the warm (and cold) step, merged with later rows when shown."""
 
 from __future__ import annotations
@@ -6,14 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from api.services import tweet_edit, tweet_remove
 from lifecycle import services
-from lifecycle.models import LifecycleTask
 from lifecycle.selectors import archive_document, tweet_history
 from tweets.models import Tweet
 from tweets.tests.factories import make_tweet
@@ -33,8 +31,6 @@ def _aged_edited_tweet(user, days: float) -> Tweet:
     tweet_edit(tweet_id=tweet.pk, actor=user, text="history words two")
     moment = timezone.now() - timedelta(days=days)
     Tweet.objects.filter(pk=tweet.pk).update(created_at=moment, published_at=moment)
-    LifecycleTask.objects.filter(tweet_id=tweet.pk).delete()
-    services.lifecycle_schedule(tweet_id=tweet.pk, published_at=moment)
     return tweet
 
 
@@ -108,19 +104,22 @@ def test_a_hot_tweet_shows_its_history_from_postgresql(user, mod_client):
     assert mod_client.get(reverse("admin:tweets_tweet_history", args=[tweet.pk])).status_code == 200
 
 
-def test_a_crash_after_the_archive_write_loses_no_history(user):
+def test_a_crash_after_the_segment_write_loses_no_history(user, monkeypatch):
     tweet = _aged_edited_tweet(user, days=10)
     before = _audit(_pg_history(tweet.pk))
-    claimed = services.lifecycle_claim(limit=10)
-    with pytest.raises(RuntimeError), transaction.atomic():
-        row = Tweet.objects.select_for_update().get(pk=tweet.pk)
-        services.tweet_archive_warm(tweet=row)
-        raise RuntimeError("worker killed")
-    # The archive object exists but nothing points at it; PostgreSQL still has every row.
+
+    def crash(stage):
+        if stage == "applied":  # every statement of the move ran; the COMMIT never comes
+            raise RuntimeError("worker killed")
+
+    monkeypatch.setattr(services, "_checkpoint", crash)
+    with pytest.raises(RuntimeError):
+        services.lifecycle_run_due()
+    # The transaction rolled back: PostgreSQL still has every row, the tweet is hot.
     assert _audit(_pg_history(tweet.pk)) == before
     assert _audit(tweet_history(Tweet.objects.get(pk=tweet.pk))) == before
+    monkeypatch.undo()
 
-    LifecycleTask.objects.filter(pk__in=claimed).update(due_at=timezone.now())
     assert services.lifecycle_run_due() == {"migrated": 1}
     assert services.lifecycle_run_due() == {}
     row = Tweet.objects.get(pk=tweet.pk)

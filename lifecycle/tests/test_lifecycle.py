@@ -1,22 +1,22 @@
-"""Lifecycle hot → warm → cold, through the real API and the real queue."""
+"""Lifecycle hot → warm → cold, through the real API, batch moves and segments."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
-from django.core.files.storage import default_storage
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
-from api.services import tweet_remove
-from lifecycle import services
-from lifecycle.archive import archive_key, tweet_archive_key
-from lifecycle.models import LifecycleTask, Target
+from lifecycle import segments, services
+from lifecycle.models import MoveLog, Segment
 from lifecycle.selectors import archive_document, queue_backlog, tier_counts
 from lifecycle.tasks import lifecycle_dispatch
 from tweets import cache as tweet_cache
+from tweets import tiering
 from tweets.models import EventType, OutboxEvent, Tweet, TweetContent, TweetHashtag, TweetVersion
+from tweets.services import tweet_remove
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -28,11 +28,9 @@ def _post(client, text: str, **extra) -> dict:
 
 
 def _age(tweet_id: int, days: float) -> None:
-    """Pretend the tweet was published `days` ago: move its times and re-derive its queue rows."""
+    """Pretend the tweet was published `days` ago (the due indexes read published_at)."""
     moment = timezone.now() - timedelta(days=days)
     Tweet.objects.filter(pk=tweet_id).update(created_at=moment, published_at=moment)
-    LifecycleTask.objects.filter(tweet_id=tweet_id).delete()
-    services.lifecycle_schedule(tweet_id=tweet_id, published_at=moment)
     tweet_cache.tweet_cache_delete(tweet_id)
 
 
@@ -51,27 +49,40 @@ def _events(tweet_id: int) -> list[dict]:
     )
 
 
-def _objects(tweet_id: int) -> list[str]:
-    folder = archive_key(tweet_id, "warm").rsplit("/", 1)[0]
-    if not default_storage.exists(folder):
-        return []
-    return sorted(name for name in default_storage.listdir(folder)[1] if name.startswith(f"{tweet_id}."))
+def _stored_ids(key: str) -> list[int]:
+    return segments.segment_read_all(key) and [row["id"] for row in segments.segment_read_all(key)]
 
 
-# --- scheduling ------------------------------------------------------------------------------
-def test_publishing_queues_the_next_move_in_its_transaction(client_alice, settings):
-    tweet = _post(client_alice, "hello")
-    rows = {t.target: t.due_at for t in LifecycleTask.objects.filter(tweet_id=int(tweet["id"]))}
-    published_at = Tweet.objects.get(pk=int(tweet["id"])).published_at
-    # One row per tweet: the warm move; it retargets the row to cold when it runs.
-    assert rows == {Target.WARM: published_at + timedelta(days=settings.NEXUS_HOT_DAYS)}
+def _objects() -> list[str]:
+    return sorted(key for key, _size, _at in segments.segment_objects())
 
 
-def test_a_draft_is_queued_only_when_published(client_alice):
+# --- the due queue is an index over the tweet rows --------------------------------------------
+def test_publishing_writes_no_queue_row_and_the_due_index_finds_the_move(client_alice, settings):
+    tweet_id = int(_post(client_alice, "hello")["id"])
+    assert queue_backlog()["due"] == 0
+    _age(tweet_id, days=settings.NEXUS_HOT_DAYS + 0.01)
+    backlog = queue_backlog()
+    assert (backlog["due"], backlog["oldest_due_age_seconds"] > 0) == (1, True)
+
+
+def test_a_draft_is_due_only_once_published(client_alice):
     draft = _post(client_alice, "later", draft=True)
-    assert not LifecycleTask.objects.filter(tweet_id=int(draft["id"])).exists()
+    _age(int(draft["id"]), days=8)
+    Tweet.objects.filter(pk=int(draft["id"])).update(published_at=None)
+    assert services.lifecycle_run_due() == {}
     assert client_alice.post(f"/api/v1/tweets/{draft['id']}/publish").status_code == 200
-    assert LifecycleTask.objects.filter(tweet_id=int(draft["id"])).count() == 1
+    _age(int(draft["id"]), days=8)
+    assert services.lifecycle_run_due() == {"migrated": 1}
+
+
+def test_tier_ages_are_configurable_in_seconds(client_alice, settings):
+    settings.NEXUS_HOT_SECONDS, settings.NEXUS_WARM_SECONDS, settings.NEXUS_EDIT_WINDOW_SECONDS = 60, 120, 30
+    tweet_id = int(_post(client_alice, "short lived")["id"])
+    moment = timezone.now() - timedelta(seconds=90)
+    Tweet.objects.filter(pk=tweet_id).update(published_at=moment, created_at=moment)
+    assert services.lifecycle_run_due() == {"migrated": 1}
+    assert Tweet.objects.get(pk=tweet_id).tier == "warm"
 
 
 # --- transitions -----------------------------------------------------------------------------
@@ -87,21 +98,27 @@ def test_hot_to_warm_archives_content_and_versions_and_slims_the_row(client_alic
     assert totals == {"migrated": 1}
     row = Tweet.objects.get(pk=tweet_id)
     assert (row.tier, row.content_id, row.media_ids) == ("warm", None, [])
-    assert (row.archive_key, tweet_archive_key(row)) == ("", archive_key(tweet_id, "warm"))  # derived, not stored
     assert not TweetVersion.objects.filter(tweet_id=tweet_id).exists()
+    assert not Tweet.history.filter(id=tweet_id).exists()
     assert not TweetContent.objects.filter(text__in=["first words #nexus", "second words #nexus #aged"]).exists()
-    assert set(TweetHashtag.objects.filter(tweet_id=tweet_id).values_list("tag", flat=True)) == {"nexus", "aged"}
+    assert not TweetHashtag.objects.filter(tweet_id=tweet_id).exists()  # folded into the search vector
     assert _events(tweet_id) == [{}]  # minimal: the new tier is on the tweet
-    # The same queue row now names the cold move, due at the cold time (same transaction).
-    task = LifecycleTask.objects.get(tweet_id=tweet_id)
-    assert (task.target, task.due_at, task.attempts) == ("cold", row.published_at + timedelta(days=90), 0)
+    segment = Segment.objects.get()
+    assert (segment.tier, segment.row_count, segment.min_id, segment.max_id) == ("warm", 1, tweet_id, tweet_id)
+    assert _stored_ids(segment.key) == [tweet_id]
     if connection.vendor == "postgresql":
-        assert row.search_vector is not None
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT search_vector::text FROM tweets_tweet WHERE id = %s", [tweet_id])
+            vector = cursor.fetchone()[0]
+        assert "'#nexus'" in vector and "'#aged'" in vector and "'second'" in vector
 
     got = client_alice.get(f"/api/v1/tweets/{tweet_id}").json()
     assert {k: v for k, v in got.items() if k != "tier"} == {k: v for k, v in tweet.items() if k != "tier"}
     assert got["tier"] == "warm"
     assert client_alice.get(f"/api/v1/tweets/{tweet_id}/versions").json()["results"] == before_versions
+    document = archive_document(row)
+    assert document["hashtags"] == ["aged", "nexus"]
+    assert [h["history_type"] for h in document["history"]] == ["+", "~"]
 
 
 def test_warm_to_cold_leaves_a_stub_and_final_counts_in_the_archive(client_alice, anon_client):
@@ -110,139 +127,159 @@ def test_warm_to_cold_leaves_a_stub_and_final_counts_in_the_archive(client_alice
     _age(tweet_id, days=8)
     tweet = client_alice.get(f"/api/v1/tweets/{tweet_id}").json()
     services.lifecycle_run_due()
-    warm_key = tweet_archive_key(Tweet.objects.get(pk=tweet_id))
+    warm = Segment.objects.get()
     _age(tweet_id, days=91)
 
-    assert services.lifecycle_run_due() == {"migrated": 1}  # the one row, retargeted to cold by the warm move
+    assert services.lifecycle_run_due() == {"migrated": 1}
 
     row = Tweet.objects.get(pk=tweet_id)
     assert (row.tier, row.state, row.search_vector, row.edited_at) == ("cold", "archived", None, None)
-    assert (row.archive_key, tweet_archive_key(row)) == ("", archive_key(tweet_id, "cold"))
-    assert not TweetHashtag.objects.filter(tweet_id=tweet_id).exists()
-    assert not default_storage.exists(warm_key)  # the warm object is released after commit
-    assert _objects(tweet_id) == [f"{tweet_id}.cold.json.zst"]
+    cold = Segment.objects.get(tier="cold")
+    assert Segment.objects.get(pk=warm.pk).live_rows == 0  # its one row went cold
     document = archive_document(row)
     assert document["final_metrics"] == {"likes": 0, "retweets": 0, "replies": 0, "quotes": 0, "views": 0}
-    assert [v["version"] for v in document["versions"]] == [1, 2]
-    assert not LifecycleTask.objects.filter(tweet_id=tweet_id).exists()
-
+    assert [v["text"] for v in document["versions"]] == ["first words #nexus", "second words #nexus #aged"]
     got = anon_client.get(f"/api/v1/tweets/{tweet_id}").json()
     assert (got["tier"], got["state"], got["text"], got["version"]) == ("cold", "archived", tweet["text"], 2)
-    assert got["content_hash"] == tweet["content_hash"]
-    assert got["edited_at"] == tweet["edited_at"]
+    assert _events(tweet_id) == [{}, {}]
+
+    # Compaction drops the dead warm segment, its object with it.
+    assert services.segments_compact()["dropped"] == 1
+    assert list(Segment.objects.values_list("pk", flat=True)) == [cold.pk]
+    assert _objects() == [cold.key]
 
 
-def test_a_hot_tweet_due_for_cold_goes_through_warm_in_one_run(client_alice):
-    tweet_id = int(_post(client_alice, "very old #nexus")["id"])
-    _age(tweet_id, days=120)
+def test_a_hot_tweet_due_for_cold_goes_straight_to_cold_in_one_segment(client_alice):
+    tweet_id = int(_post(client_alice, "old news")["id"])
+    _age(tweet_id, days=100)
     assert services.lifecycle_run_due() == {"migrated": 1}
     assert Tweet.objects.get(pk=tweet_id).tier == "cold"
-    assert _objects(tweet_id) == [f"{tweet_id}.cold.json.zst"]  # one object, written once
-    assert not LifecycleTask.objects.filter(tweet_id=tweet_id).exists()
-    assert _events(tweet_id) == [{}]  # one move, one event
+    assert list(Segment.objects.values_list("tier", flat=True)) == ["cold"]
+    assert _events(tweet_id) == [{}]  # hot → cold is one move, one event
 
 
 def test_a_tweet_never_migrates_while_it_may_still_be_edited(client_alice, settings):
-    settings.NEXUS_HOT_DAYS = 0
+    settings.NEXUS_HOT_SECONDS = 0
     tweet_id = int(_post(client_alice, "fresh")["id"])
-    published_at = Tweet.objects.get(pk=tweet_id).published_at
-    window_end = published_at + timedelta(seconds=settings.NEXUS_EDIT_WINDOW_SECONDS)
-    # Scheduling already respects the window ...
-    assert LifecycleTask.objects.get(tweet_id=tweet_id, target="warm").due_at == window_end
-    # ... and a queue row that comes due early anyway is deferred, not run.
-    LifecycleTask.objects.filter(tweet_id=tweet_id).update(due_at=timezone.now() - timedelta(minutes=1))
-
-    assert services.lifecycle_run_due() == {"deferred": 1}
-
-    assert Tweet.objects.get(pk=tweet_id).tier == "hot"
-    assert set(LifecycleTask.objects.filter(tweet_id=tweet_id).values_list("due_at", flat=True)) == {window_end}
+    assert services.lifecycle_run_due() == {}  # the edit window (30 min) is still open
+    moment = timezone.now() - timedelta(seconds=settings.NEXUS_EDIT_WINDOW_SECONDS + 1)
+    Tweet.objects.filter(pk=tweet_id).update(published_at=moment)
+    assert services.lifecycle_run_due() == {"migrated": 1}
 
 
-# --- idempotency and crashes -------------------------------------------------------------------
 def test_running_the_job_twice_migrates_once(client_alice):
-    ids = [int(_post(client_alice, f"tweet {i} #nexus")["id"]) for i in range(3)]
+    ids = [int(_post(client_alice, f"twice {i}")["id"]) for i in range(3)]
     for tweet_id in ids:
         _age(tweet_id, days=8)
     assert services.lifecycle_run_due() == {"migrated": 3}
     assert services.lifecycle_run_due() == {}
     for tweet_id in ids:
         assert services.tweet_migrate(tweet_id=tweet_id, target="warm") == "noop"
-        assert len(_events(tweet_id)) == 1
-        assert _objects(tweet_id) == [f"{tweet_id}.warm.json.zst"]
+    assert Segment.objects.count() == 1  # one batch, one segment
 
 
-def test_a_crash_between_archive_write_and_row_update_is_repaired_by_the_rerun(client_alice, anon_client):
-    tweet = _edited_tweet(client_alice)
-    tweet_id = int(tweet["id"])
-    _age(tweet_id, days=8)
-    # The worker claims the row, writes the archive object, and dies before the row update commits.
-    claimed = services.lifecycle_claim(limit=10)
-    with pytest.raises(RuntimeError), transaction.atomic():
-        row = Tweet.objects.select_for_update().get(pk=tweet_id)
-        services.tweet_archive_warm(tweet=row)
-        raise RuntimeError("worker killed")
-    assert len(claimed) == 1
-    assert _objects(tweet_id) == [f"{tweet_id}.warm.json.zst"]
-    row = Tweet.objects.get(pk=tweet_id)
-    assert (row.tier, row.content_id is not None) == ("hot", True)
-    assert anon_client.get(f"/api/v1/tweets/{tweet_id}").json()["text"] == tweet["text"]  # readable meanwhile
-
-    # Its lease runs out; the next run takes the row again and finishes exactly once.
-    LifecycleTask.objects.filter(pk=claimed[0]).update(due_at=timezone.now())
-    assert services.lifecycle_run_due() == {"migrated": 1}
-    assert services.lifecycle_run_due() == {}
-
-    assert Tweet.objects.get(pk=tweet_id).tier == "warm"
-    assert len(_events(tweet_id)) == 1
-    assert _objects(tweet_id) == [f"{tweet_id}.warm.json.zst"]
-    assert anon_client.get(f"/api/v1/tweets/{tweet_id}").json()["text"] == tweet["text"]
+def test_a_batch_is_one_segment_with_small_row_groups(client_alice, settings):
+    settings.NEXUS_SEGMENT_ROW_GROUP_ROWS = 4
+    ids = sorted(int(_post(client_alice, f"batch {i} #many")["id"]) for i in range(10))
+    for tweet_id in ids:
+        _age(tweet_id, days=8)
+    assert services.lifecycle_run_due() == {"migrated": 10}
+    segment = Segment.objects.get()
+    assert (segment.row_count, segment.row_groups, segment.min_id, segment.max_id) == (10, 3, ids[0], ids[-1])
+    assert _objects() == [segment.key]
+    assert MoveLog.objects.get().tweets == 10
 
 
-def test_a_redelivered_worker_message_does_not_run_the_retargeted_cold_move_early(client_alice):
-    tweet_id = int(_post(client_alice, "delivered twice")["id"])
-    _age(tweet_id, days=8)
-    claimed = services.lifecycle_claim(limit=10)
-    assert services.lifecycle_tasks_process(task_ids=claimed) == {"migrated": 1}
-    cold_due = LifecycleTask.objects.get(tweet_id=tweet_id).due_at
-    # The broker hands the same message to a second worker (acks_late): the row
-    # it names is now the cold move, months ahead; it stays where it is.
-    assert services.lifecycle_tasks_process(task_ids=claimed) == {"deferred": 1}
-    assert Tweet.objects.get(pk=tweet_id).tier == "warm"
-    task = LifecycleTask.objects.get(tweet_id=tweet_id)
-    assert (task.target, task.due_at) == ("cold", cold_due)
-    assert len(_events(tweet_id)) == 1
+def test_a_batch_read_reads_each_segment_row_group_once(client_alice, anon_client, settings, monkeypatch):
+    settings.NEXUS_SEGMENT_ROW_GROUP_ROWS = 4
+    settings.NEXUS_ARCHIVE_CACHE_SECONDS = 600
+    ids = [int(_post(client_alice, f"grouped {i}")["id"]) for i in range(10)]
+    for tweet_id in ids:
+        _age(tweet_id, days=8)
+    services.lifecycle_run_due()
+    segments.footer_cache_clear()
+    reads: list[tuple[str, frozenset]] = []
+    real = segments.segment_read
+
+    def counting(key, wanted, **kw):
+        reads.append((key, frozenset(wanted)))
+        return real(key, wanted, **kw)
+
+    monkeypatch.setattr(segments, "segment_read", counting)
+    for tweet_id in ids:
+        tweet_cache.tweet_cache_delete(tweet_id)
+    for _ in range(2):  # the second round is served from the cache
+        batch = anon_client.get(f"/api/v1/tweets?ids={','.join(map(str, ids))}").json()["results"]
+        assert [t["text"] for t in batch] == [f"grouped {i}" for i in range(10)]
+    assert [len(wanted) for _key, wanted in reads] == [10]  # one read for the segment's ten tweets
 
 
-def test_a_failing_store_keeps_the_tweet_hot_and_the_row_queued_with_backoff(client_alice, settings, monkeypatch):
-    tweet_id = int(_post(client_alice, "store down")["id"])
+def test_a_failing_store_keeps_the_batch_hot_and_leaves_no_catalog_row(client_alice, monkeypatch):
+    tweet_id = int(_post(client_alice, "unlucky")["id"])
     _age(tweet_id, days=8)
 
     def broken(**kwargs):
-        raise OSError("object store unreachable")
+        raise OSError("store down")
 
-    monkeypatch.setattr(services, "archive_write", broken)
-    assert services.lifecycle_run_due() == {"failed": 1}
-    task = LifecycleTask.objects.get(tweet_id=tweet_id, target="warm")
-    assert task.due_at > timezone.now() + timedelta(seconds=settings.NEXUS_LIFECYCLE_LEASE_SECONDS)
-    assert "object store unreachable" in task.last_error
+    monkeypatch.setattr(segments, "segment_put", broken)
+    with pytest.raises(OSError):
+        services.lifecycle_run_due()
     assert Tweet.objects.get(pk=tweet_id).tier == "hot"
-    assert queue_backlog()["failing"] == 1
+    assert (Segment.objects.count(), _objects()) == (0, [])
+    monkeypatch.undo()
+    assert services.lifecycle_run_due() == {"migrated": 1}
 
 
-def test_concurrent_claims_never_share_a_row(client_alice):
-    for i in range(5):
-        _age(int(_post(client_alice, f"t{i}")["id"]), days=8)
-    first = services.lifecycle_claim(limit=3)
-    second = services.lifecycle_claim(limit=10)
-    assert len(first) == 3 and len(second) == 2 and not set(first) & set(second)
-    assert services.lifecycle_claim(limit=10) == []  # all leased
+def test_a_failed_verification_deletes_the_written_segment(client_alice, monkeypatch):
+    ids = [int(_post(client_alice, f"verify me {i}")["id"]) for i in range(2)]
+    for tweet_id in ids:
+        _age(tweet_id, days=8)
+    real = segments.segment_encode
+    monkeypatch.setattr(segments, "segment_encode", lambda rows, tier: real(rows[1:], tier=tier))  # loses a row
+    with pytest.raises(RuntimeError, match="expected 2"):
+        services.lifecycle_run_due()
+    assert set(Tweet.objects.filter(pk__in=ids).values_list("tier", flat=True)) == {"hot"}
+    assert (Segment.objects.count(), _objects()) == (0, [])
 
 
-def test_beat_dispatch_hands_claimed_rows_to_workers(client_alice):
+@pytest.mark.postgres
+def test_concurrent_movers_claim_disjoint_batches(client_alice, settings):
+    ids = [int(_post(client_alice, f"race {i}")["id"]) for i in range(6)]
+    for tweet_id in ids:
+        _age(tweet_id, days=8)
+    held = threading.Event()
+    release = threading.Event()
+    first: list[int] = []
+
+    def mover():
+        try:
+            with transaction.atomic():
+                cutoff = timezone.now() - timedelta(days=7)
+                first.extend(tiering.tier_due_claim(tier="hot", published_before=cutoff, limit=3))
+                held.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=mover)
+    thread.start()
+    assert held.wait(10)
+    try:
+        moved = services.lifecycle_batch_move(source="hot", target="warm", limit=10)
+    finally:
+        release.set()
+        thread.join()
+    assert moved == 3
+    assert set(Tweet.objects.filter(tier="warm").values_list("id", flat=True)) == set(ids) - set(first)
+    assert services.lifecycle_run_due() == {"migrated": 3}  # the first claimer's rows, free again
+
+
+def test_beat_dispatch_starts_movers(client_alice, settings):
     ids = [int(_post(client_alice, f"beat {i}")["id"]) for i in range(2)]
     for tweet_id in ids:
         _age(tweet_id, days=8)
-    assert lifecycle_dispatch.apply().get() == 2  # eager Celery: the worker task runs on commit
+    settings.NEXUS_LIFECYCLE_WORKERS = 2
+    assert lifecycle_dispatch.apply().get() == 2  # eager Celery: the two move tasks run at once
     assert set(Tweet.objects.filter(pk__in=ids).values_list("tier", flat=True)) == {"warm"}
     assert queue_backlog()["due"] == 0
 
@@ -345,16 +382,38 @@ def test_the_cold_move_drops_the_engagement_vector_in_its_transaction(client_ali
     assert set(EngagementVector.objects.values_list("tweet_id", flat=True)) == {ids["warm"]}
 
 
+def test_the_warm_move_folds_the_counters_row_into_the_engagement_vector(client_alice, client_bob):
+    import math
+
+    from analytics.models import EngagementVector
+    from engagement import counters
+    from engagement.models import TweetCounters
+
+    tweet_id = int(_post(client_alice, "liked then warm")["id"])
+    assert client_bob.post(f"/api/v1/tweets/{tweet_id}/like").status_code == 200
+    counters.counters_flush()
+    EngagementVector.objects.filter(tweet_id=tweet_id).delete()  # as if the vector sync had not run yet
+    _age(tweet_id, days=8)
+
+    services.lifecycle_run_due()
+
+    assert not TweetCounters.objects.filter(tweet_id=tweet_id).exists()
+    assert EngagementVector.objects.get(tweet_id=tweet_id).likes == math.log1p(1)
+    # New engagement flushes the sums back, and the vector follows.
+    assert client_alice.post(f"/api/v1/tweets/{tweet_id}/like").json() == {"liked": True, "likes": 2}
+    counters.counters_flush()
+    assert TweetCounters.objects.get(tweet_id=tweet_id).likes == 2
+    assert EngagementVector.objects.get(tweet_id=tweet_id).likes == math.log1p(2)
+
+
 def test_an_archived_record_is_read_from_the_store_once_then_served_from_the_cache(
     client_alice, anon_client, monkeypatch, settings
 ):
-    from lifecycle import selectors as lifecycle_selectors
-
     settings.NEXUS_ARCHIVE_CACHE_SECONDS = 600
     tweets = _three_tiers(client_alice)
     reads: list[str] = []
-    real_read = lifecycle_selectors.archive_read
-    monkeypatch.setattr(lifecycle_selectors, "archive_read", lambda key: reads.append(key) or real_read(key))
+    real_read = segments.segment_read
+    monkeypatch.setattr(segments, "segment_read", lambda key, ids, **kw: reads.append(key) or real_read(key, ids, **kw))
     ids = [tweets[t]["id"] for t in ("warm", "cold")]
     for tweet_id in ids:
         tweet_cache.tweet_cache_delete(int(tweet_id))
@@ -364,7 +423,7 @@ def test_an_archived_record_is_read_from_the_store_once_then_served_from_the_cac
         assert [t["text"] for t in batch] == [tweets["warm"]["text"], tweets["cold"]["text"]]
         assert anon_client.get(f"/api/v1/tweets/{ids[0]}").json()["text"] == tweets["warm"]["text"]
 
-    assert sorted(reads) == sorted(archive_key(int(i), tier) for i, tier in zip(ids, ("warm", "cold"), strict=True))
+    assert sorted(reads) == sorted(Segment.objects.values_list("key", flat=True))  # one read per segment, once
 
 
 def test_a_cold_tweet_keeps_its_counts_without_its_counters_row(client_alice, client_bob, anon_client):

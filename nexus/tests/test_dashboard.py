@@ -62,11 +62,12 @@ def test_storage_figures_match_the_storage_report_function(staff_client, user):
     assert shown["tweets"] == storage_summary()["tweets"]
 
 
-def test_queue_shows_the_oldest_due_item(staff_client, user):
-    from lifecycle.models import LifecycleTask
+def test_queue_shows_the_oldest_due_item(staff_client, user, settings):
+    from tweets.models import Tweet
 
     tweet = make_tweet(user, "due soon")
-    LifecycleTask.objects.filter(tweet_id=tweet.pk).update(due_at=timezone.now() - timedelta(hours=2))
+    moment = timezone.now() - timedelta(seconds=settings.NEXUS_HOT_SECONDS, hours=2)
+    Tweet.objects.filter(pk=tweet.pk).update(published_at=moment)
     response = staff_client.get("/ops/")
     queue = response.context["queue"].data
     assert queue["due"] >= 1 and queue["oldest_due_age_seconds"] >= 7200

@@ -17,7 +17,7 @@ def _codenames() -> set[str]:
 def test_moderators_view_the_moderated_apps_and_change_only_tweets_and_media(db):
     codes = _codenames()
     assert {"tweets.view_tweet", "tweets.view_historicaltweet", "tweets.view_moderationaction"} <= codes
-    assert {"engagement.view_like", "media.view_media", "lifecycle.view_lifecycletask"} <= codes
+    assert {"engagement.view_like", "media.view_media", "lifecycle.view_segment"} <= codes
     changes = {c for c in codes if ".change_" in c}
     assert changes == {"tweets.change_tweet", "tweets.change_historicaltweet", "media.change_media"}
     assert not any(".add_" in c or ".delete_" in c for c in codes)

@@ -167,7 +167,6 @@ def _rows_written(tweet_id: int) -> dict:
     """Every row a create writes, minus what must differ between two tweets."""
     from django.forms.models import model_to_dict
 
-    from lifecycle.models import LifecycleTask
     from tweets.models import IdempotencyKey, TweetHashtag
 
     def rows(model, **lookup):
@@ -190,7 +189,6 @@ def _rows_written(tweet_id: int) -> dict:
         "versions": rows(TweetVersion, tweet_id=tweet_id),
         "events": rows(OutboxEvent, tweet_id=tweet_id),
         "tags": rows(TweetHashtag, tweet_id=tweet_id),
-        "queue": rows(LifecycleTask, tweet_id=tweet_id),
         "keys": rows(IdempotencyKey, tweet_id=tweet_id),
     }
 
@@ -235,7 +233,6 @@ def test_the_one_statement_create_writes_what_the_orm_path_writes(user, draft):
     assert len(written["orm"]["history"]) == 1 and written["orm"]["history"][0]["history_user_id"] == user.pk
     assert len(written["orm"]["versions"]) == len(written["orm"]["events"]) == len(written["orm"]["keys"]) == 1
     assert len(written["orm"]["tags"]) == (0 if draft else 2)
-    assert len(written["orm"]["queue"]) == (0 if draft else 1)
     assert Tweet.objects.filter(content_id=services.content_hash("same #Words #tags")).count() == 2
     counted = dict(HashtagStat.objects.values_list("tag", "tweets"))
     assert counted == ({} if draft else {"words": 2, "tags": 2})  # each path counted its tags once

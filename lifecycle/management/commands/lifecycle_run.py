@@ -11,7 +11,7 @@ from lifecycle.services import lifecycle_run_due
 class Command(BaseCommand):
     help = (
         "Process every lifecycle migration due now, in this process (the beat job does the same through "
-        "workers). Safe to run while workers run: both claim queue rows with SKIP LOCKED."
+        "workers), one segment per batch. Safe to run while workers run: both claim disjoint batches with SKIP LOCKED."
     )
 
     def add_arguments(self, parser):

@@ -1,5 +1,5 @@
 """Backdated synthetic tweets (with edits, replies, hashtags, history, outbox
-events and lifecycle queue rows) for measuring the lifecycle."""
+events) for measuring the lifecycle."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 from tqdm import tqdm
 
-from lifecycle.models import LifecycleTask
-from lifecycle.services import lifecycle_task_build
+from analytics.models import EngagementVector
+from analytics.services import engagement_vector
 from nexus.snowflake import MAX_SEQUENCE, id_for_time
 from tweets.models import EventType, OutboxEvent, Tweet, TweetContent, TweetHashtag, TweetState, TweetVersion
 from tweets.text import content_hash, hashtags_extract
@@ -90,7 +90,7 @@ class Command(BaseCommand):
         outbox_kept_from = timezone.now() - timedelta(hours=settings.NEXUS_OUTBOX_RETENTION_HOURS)
         history_model = Tweet.history.model
         contents: dict[str, TweetContent] = {}
-        tweets, versions, tags, history, events, tasks, counters = [], [], [], [], [], [], []
+        tweets, versions, tags, history, events, counters = [], [], [], [], [], []
         txid = self._txid()
         for index, created in enumerate(moments):
             author = rng.choice(authors)
@@ -142,7 +142,6 @@ class Command(BaseCommand):
                     )
                 )
             tags += [TweetHashtag(tweet_id=tweet_id, tag=tag, created_at=created) for tag in hashtags_extract(last)]
-            tasks.append(lifecycle_task_build(tweet_id=tweet_id, published_at=created))
             if counters_model is not None:
                 counters.append(self._counters(counters_model, tweet_id, rng))
             recent.append(tweet_id)
@@ -153,9 +152,15 @@ class Command(BaseCommand):
         TweetHashtag.objects.bulk_create(tags, batch_size=1000, ignore_conflicts=True)
         history_model.objects.bulk_create(history, batch_size=1000)
         OutboxEvent.objects.bulk_create(events, batch_size=1000)
-        LifecycleTask.objects.bulk_create(tasks, batch_size=1000, ignore_conflicts=True)
         if counters:
             counters_model.objects.bulk_create(counters, batch_size=1000, ignore_conflicts=True)
+            # What the vector sync job keeps for every published hot and warm
+            # tweet: its engagement vector (similarity candidates), from the counts.
+            EngagementVector.objects.bulk_create(
+                [EngagementVector(tweet_id=c.tweet_id, **engagement_vector(c.as_dict())) for c in counters],
+                batch_size=1000,
+                ignore_conflicts=True,
+            )
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute(

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand
 from django.db import connection
 from tqdm import tqdm
 
+from lifecycle import storage
 from lifecycle.selectors import storage_summary
 
 
@@ -17,15 +18,17 @@ class Command(BaseCommand):
     help = (
         "Measure the bytes each tier really occupies and compare with an all-hot baseline. "
         "PostgreSQL: pg_total_relation_size of every table that grows per tweet (the tweets, their history, "
-        "versions, hashtags, contents, outbox events, lifecycle queue and any table with a tweet_id column), "
+        "versions, hashtags, contents, outbox events and any table with a tweet_id column; plus the "
+        "lifecycle's segment catalog), "
         "indexes and TOAST included, split between tiers by the measured pg_column_size of each table's rows "
         "(sampled with TABLESAMPLE above 200k rows). Redis: MEMORY USAGE of the cached tweet records (when "
-        "REDIS_URL is set). Object store: the sizes of the archive objects, listed from the store. "
+        "REDIS_URL is set). Object store: the archive segments (and any legacy "
+        "per-tweet objects), listed from the store, beside the catalog. "
         "Baseline: the measured primary-database bytes of the hot tweets divided by their number (bytes per "
         "never-slimmed tweet, indexes and TOAST included) times the number of all tweets: what the data set "
         "would occupy if every tweet were still hot; the outbox is not scaled (it holds only its retention "
-        "window, the hot tweets' events) and the lifecycle queue counts 0 (without a lifecycle it would not "
-        "exist). Run with --vacuum to VACUUM FULL the measured tables "
+        "window, the hot tweets' events) and the lifecycle's own tables count 0 (without a lifecycle they would "
+        "not exist). Run with --vacuum to VACUUM FULL the measured tables "
         "first, so dead row versions left by the migrations are not counted (autovacuum makes that space "
         "reusable in production). On SQLite, table bytes come from dbstat (or the file size) and tiers are "
         "split by row count, because SQLite cannot measure a row's size."
@@ -45,9 +48,7 @@ class Command(BaseCommand):
         self._print(summary)
 
     def _vacuum(self) -> None:
-        from lifecycle.storage import _tweet_tables
-
-        tables = [t for t, _ in _tweet_tables()] + ["tweets_tweetcontent"]
+        tables = [t for t, _ in storage.tweet_tables()] + ["tweets_tweetcontent", *storage.LIFECYCLE_TABLES]
         with connection.cursor() as cursor:
             for table in tqdm(tables, desc="vacuum", unit="table"):
                 if connection.vendor == "postgresql":
@@ -58,7 +59,6 @@ class Command(BaseCommand):
     def _print(self, s: dict) -> None:
         out = self.stdout.write
         out(f"database: {s['database']}   tweets: {s['tweets']['total']}   by tier: {s['tweets']['by_tier']}")
-        out(f"lifecycle queue rows: {s['queue']['rows']}")
         out("\nprimary database, per table (total incl. indexes and TOAST):")
         for name, info in sorted(s["primary_db"]["tables"].items(), key=lambda kv: -kv[1]["total"]):
             tiers = "  ".join(f"{t}={v / 1024:.0f}K" for t, v in sorted(info["by_tier"].items()))
@@ -70,7 +70,11 @@ class Command(BaseCommand):
         if s["redis"] is not None:
             out(f"redis (cached records, MEMORY USAGE): {_mib(s['redis']['total'])}  {s['redis']['by_tier']}")
         store = s["object_store"]
-        out(f"object store ({store['objects']} archive objects): {_mib(store['total'])}  {store['by_tier']}")
+        out(
+            f"object store ({store['segments']} segments, {store['legacy']['objects']} legacy objects): "
+            f"{_mib(store['total'])}  {store['by_tier']}"
+        )
+        out(f"segment catalog: {store['catalog']}   lifecycle tables: {_mib(s['lifecycle_tables_bytes'])}")
         base = s["baseline_all_hot"]
         out(
             f"\nall-hot baseline (primary database): {_mib(base['primary_db'])}"
