@@ -28,9 +28,11 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import connection
 from django.db.models import Count, Sum
+from django_redis import get_redis_connection
 
 from lifecycle import segments
 from lifecycle.models import MoveLog, OutboxCursor, Segment
+from tweets.cache import KEY_PREFIX
 from tweets.models import OutboxEvent, Tier, Tweet, TweetContent
 
 SAMPLE_ROWS = 200_000
@@ -166,10 +168,6 @@ def redis_bytes() -> dict | None:
     """MEMORY USAGE of this service's cached tweet records, by tier; None without Redis."""
     if not settings.REDIS_URL:
         return None
-    from django_redis import get_redis_connection
-
-    from tweets.cache import KEY_PREFIX
-
     client = get_redis_connection("default")
     pattern = f"{settings.CACHES['default'].get('KEY_PREFIX', '')}:*:{KEY_PREFIX}*"
     sizes: dict[int, int] = {}

@@ -9,10 +9,10 @@ import urllib.request
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from nexus import metrics
+from tweets.models import Tweet
 from tweets.tests.factories import make_tweet
 
 pytestmark = pytest.mark.django_db
@@ -55,11 +55,12 @@ def test_request_latency_is_counted_by_route_and_status(client):
 
 
 def test_operator_gauges_come_from_the_apps(client, user, settings):
-    from lifecycle.models import LifecycleTask
+    from lifecycle.selectors import due_cutoffs
     from media.models import MediaBlob, MediaStatus
 
     tweet = make_tweet(user, "due for the warm tier")
-    LifecycleTask.objects.filter(tweet_id=tweet.id).update(due_at=timezone.now() - timedelta(minutes=10))
+    # Due ten minutes ago: published ten minutes before the warm cutoff.
+    Tweet.objects.filter(pk=tweet.id).update(published_at=due_cutoffs()["warm"] - timedelta(minutes=10))
     MediaBlob.objects.create(
         sha256="f" * 64,
         status=MediaStatus.FAILED,
