@@ -2,6 +2,7 @@
 must branch on it (409 edit_window_closed / edit_limit_reached, ...)."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -24,4 +25,15 @@ def exception_handler(exc, context):
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(exc, Conflict | PreconditionFailed):
         response.data = {"detail": str(exc.detail), "code": exc.get_codes()}
+    return response
+
+
+def error_response(*, status: int, code: str, detail: str, fields=None, headers=None) -> JsonResponse:
+    """The one JSON error shape, for code that answers outside DRF (middleware)."""
+    body: dict = {"detail": detail, "code": code}
+    if fields:
+        body["fields"] = fields
+    response = JsonResponse(body, status=status)
+    for name, value in (headers or {}).items():
+        response[name] = value
     return response
