@@ -6,7 +6,7 @@ from datetime import datetime
 from media.models import Media, MediaBlob, MediaStatus
 from media.storage import object_url
 
-_RENDER_FIELDS = ("id", "status", "sha256", "width", "height", "alt_text", "error", "variants")
+_RENDER_FIELDS = ("id", "status", "sha256", "width", "height", "alt_text", "error", "variants", "withdrawn")
 
 
 def _variants_render(variants: dict) -> dict:
@@ -28,8 +28,11 @@ def media_render(media: Media) -> dict:
         "alt_text": media.alt_text,
         "error": media.error or None,
         # Variants are published only with status ready (in one transaction),
-        # so no half-written variant is ever listed.
-        "variants": _variants_render(media.variants) if media.status == MediaStatus.READY else {},
+        # so no half-written variant is ever listed; a withdrawn upload (its
+        # tweets are gone) lists none.
+        "variants": _variants_render(media.variants)
+        if media.status == MediaStatus.READY and not media.withdrawn
+        else {},
     }
 
 
@@ -43,6 +46,12 @@ def media_render_many(media_ids: Iterable[int]) -> dict[int, dict]:
 
 def media_get(*, media_id: int) -> dict | None:
     return media_render_many([media_id]).get(media_id)
+
+
+def media_blob_servable(*, sha256: str) -> bool:
+    """Whether a blob's variants may be served: ready, and at least one of its
+    uploads is not withdrawn (content is shared, so this is its reference count)."""
+    return Media.objects.filter(sha256=sha256, status=MediaStatus.READY, withdrawn=False).exists()
 
 
 def media_thumbnail_urls(media_ids: Iterable[int]) -> dict[int, str | None]:

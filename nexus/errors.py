@@ -19,11 +19,17 @@ class PreconditionFailed(exceptions.APIException):
     default_code = "precondition_failed"
 
 
+class UnprocessableEntity(exceptions.APIException):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = "The request is well-formed but cannot be processed."
+    default_code = "unprocessable"
+
+
 def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages})
     response = drf_exception_handler(exc, context)
-    if response is not None and isinstance(exc, Conflict | PreconditionFailed):
+    if response is not None and isinstance(exc, Conflict | PreconditionFailed | UnprocessableEntity):
         response.data = {"detail": str(exc.detail), "code": exc.get_codes()}
     return response
 

@@ -38,11 +38,14 @@ def _body_limit(request) -> int:
     return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
 
 
+NAMES = {"storage": "The object store", "cache": "The cache", "broker": "The task queue", "database": "The database"}
+
+
 def _unavailable(dependency: str, retry_after: int):
     return error_response(
         status=503,
         code="service_unavailable",
-        detail=f"A service this request needs ({dependency}) is unavailable; retry shortly.",
+        detail=f"{NAMES.get(dependency, dependency)} is unavailable; retry shortly.",
         headers={"Retry-After": str(retry_after)},
     )
 
