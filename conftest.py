@@ -12,6 +12,8 @@ from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from nexus.breaker import breakers_reset
+
 _usernames = itertools.count(1)
 
 
@@ -36,8 +38,10 @@ def cache_clear() -> None:
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
+    breakers_reset()  # a test that took a dependency down must not fail the next one fast
     cache_clear()
     yield
+    breakers_reset()
     cache_clear()
 
 
