@@ -30,8 +30,10 @@ run: install
 	$(BIN)/python manage.py create_user demo
 	@bash scripts/run_demo.sh $(BIN) $(HOST) $(PORT) $(WEB_WORKERS)
 
-## Run the test suite (PostgreSQL/Redis tests run when DATABASE_URL/REDIS_URL are set).
+## Run the test suite (PostgreSQL/Redis tests run when DATABASE_URL/REDIS_URL are set),
+## after the import-linter contracts (.importlinter): a dependency cycle fails it.
 test: install-dev
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install-dev

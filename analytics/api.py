@@ -12,29 +12,10 @@ from rest_framework.views import APIView
 from analytics import selectors
 from analytics.serializers import (
     HashtagOutput,
-    SimilarOutput,
-    SimilarQuery,
     TrendingHashtagsOutput,
     TrendingHashtagsQuery,
 )
 from nexus.schema import ErrorOutput
-from tweets.api import parse_tweet_id
-
-
-class SimilarView(APIView):
-    @extend_schema(
-        parameters=[SimilarQuery],
-        responses={200: SimilarOutput, 400: ErrorOutput, 404: ErrorOutput},
-        summary="Published hot and warm tweets with the nearest engagement vector, nearest first",
-    )
-    def get(self, request: Request, tweet_id: str) -> Response:
-        tweet_id_int = parse_tweet_id(tweet_id)
-        query = SimilarQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        results = selectors.tweet_similar(tweet_id=tweet_id_int, user=request.user, limit=query.validated_data["limit"])
-        if results is None:
-            raise NotFound("No such tweet.")
-        return Response({"results": results})
 
 
 class HashtagTrendingView(APIView):

@@ -48,6 +48,8 @@ from django.utils import timezone
 from analytics.models import EngagementVector, HashtagHour, HashtagStat
 from analytics.services import METRICS, engagement_vector, hour_of
 from nexus.timefmt import format_timestamp
+from tweets.models import Tier, TweetState, published_join_sql
+from tweets.text import hashtags_extract
 
 PER_HOUR_BUCKETS = 24
 TRENDING_CANDIDATES = 2000
@@ -62,8 +64,6 @@ MAX_KNN_FETCH = 10_000
 def hashtag_normalize(raw: str) -> str | None:
     """The stored form of a tag given with or without its '#', or None when
     `raw` is not exactly one hashtag (the parser tweets use decides)."""
-    from tweets.text import hashtags_extract
-
     body = raw[1:] if raw.startswith("#") else raw
     if not body or body.startswith("#"):
         return None
@@ -146,15 +146,6 @@ def hashtags_trending(*, limit: int) -> list[dict]:
 
 
 # --- similar engagement ----------------------------------------------------------------------
-def _visible_filter_sql() -> tuple[str, list]:
-    from tweets.models import Tier, TweetState
-
-    return (
-        "t.tier IN (%s, %s) AND t.state <> %s AND t.deleted_at IS NULL AND t.removed_at IS NULL",
-        [Tier.HOT.value, Tier.WARM.value, TweetState.DRAFT.value],
-    )
-
-
 def similar_sql(*, point: list[float], exclude_id: int, fetch: int) -> tuple[str, list]:
     """The PostgreSQL kNN query (tests EXPLAIN exactly this): the `fetch`
     nearest vectors straight off the GiST index, then each checked against its
@@ -163,13 +154,15 @@ def similar_sql(*, point: list[float], exclude_id: int, fetch: int) -> tuple[str
     The index walk is a subquery of its own on purpose: with the visibility
     join in the same ORDER BY … LIMIT, the planner may (with stale statistics
     it did, measured) scan tweets_tweet and sort every vector instead."""
-    visible, visible_params = _visible_filter_sql()
+    visible_join, visible_params = published_join_sql(
+        alias="t", id_expr="nn.tweet_id", tiers=[Tier.HOT.value, Tier.WARM.value]
+    )
     vectors = EngagementVector._meta.db_table
     sql = (
         "SELECT nn.tweet_id, nn.distance, t.id IS NOT NULL AS visible FROM ("
         f"SELECT v.tweet_id, v.vec <-> cube(%s::float8[]) AS distance FROM {vectors} v "
         "WHERE v.tweet_id <> %s ORDER BY v.vec <-> cube(%s::float8[]) LIMIT %s"
-        f") nn LEFT JOIN tweets_tweet t ON t.id = nn.tweet_id AND {visible} "
+        f") nn {visible_join} "
         "ORDER BY nn.distance, nn.tweet_id"
     )
     return sql, [point, exclude_id, point, fetch, *visible_params]
@@ -191,8 +184,6 @@ def _nearest_postgres(point: list[float], *, exclude_id: int, limit: int) -> lis
 
 
 def _nearest_bounded(point: list[float], *, exclude_id: int, limit: int) -> list[tuple[int, float]]:
-    from tweets.models import Tier, TweetState
-
     recent = EngagementVector.objects.order_by("-tweet_id").values("tweet_id")[:SQLITE_CANDIDATES]
     squared = sum(
         ((F(m) - Value(p)) * (F(m) - Value(p)) for m, p in zip(METRICS, point, strict=True)),
@@ -210,20 +201,10 @@ def _nearest_bounded(point: list[float], *, exclude_id: int, limit: int) -> list
     return [(tweet_id, math.sqrt(max(0.0, d2))) for tweet_id, d2 in rows]
 
 
-def tweet_similar(*, tweet_id: int, user, limit: int) -> list[dict] | None:
-    """Published hot/warm tweets nearest to this one's engagement vector,
-    nearest first; None when the tweet is unknown, gone or someone else's draft."""
-    from engagement.selectors import metrics_for_many
-    from tweets.selectors import record_visible_to, tweet_records_get_many, tweets_get_many
-
-    record = tweet_records_get_many([tweet_id]).get(tweet_id)
-    if record is None or not record_visible_to(record, user):
-        return None
-    # The live counts: fresher than the tweet's own flushed vector (if any).
-    vector = engagement_vector(metrics_for_many([tweet_id]).get(tweet_id, {}))
+def similar_ranked(*, counts: dict, exclude_id: int, limit: int) -> list[tuple[int, float]]:
+    """(tweet id, distance) of the published hot/warm tweets whose engagement
+    vector is nearest to `counts`' (ln-scaled), nearest first."""
+    vector = engagement_vector(counts)
     point = [vector[m] for m in METRICS]
     nearest = _nearest_postgres if connection.vendor == "postgresql" else _nearest_bounded
-    pairs = nearest(point, exclude_id=tweet_id, limit=limit)
-    distances = dict(pairs)
-    tweets = tweets_get_many(tweet_ids=[i for i, _ in pairs], user=user)
-    return [{"tweet": t, "distance": round(distances[int(t["id"])], 6)} for t in tweets]
+    return nearest(point, exclude_id=exclude_id, limit=limit)

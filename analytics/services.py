@@ -52,8 +52,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from analytics.models import EngagementVector, FeedCursor, HashtagHour, HashtagStat
+from engagement.models import METRICS, TweetCounters
+from tweets.models import EventType, Tier, Tweet, TweetHashtag
+from tweets.outbox import events_after
 
-METRICS = ("likes", "retweets", "replies", "quotes", "views")
 # HashtagHour rows older than this are pruned (per_hour needs 24 h, trending 26 h).
 HASHTAG_HOURS_KEPT = 8 * 24
 VECTOR_FEED = "engagement_vectors"
@@ -157,8 +159,6 @@ def engagement_vector(counts: dict) -> dict[str, float]:
 
 def _eligible(tweet_ids: Iterable[int]) -> set[int]:
     """Among `tweet_ids`, the published, visible hot and warm tweets: one PK lookup."""
-    from tweets.models import Tier, Tweet
-
     visible = Tweet.objects.published().filter(pk__in=list(tweet_ids), tier__in=[Tier.HOT, Tier.WARM])
     return set(visible.values_list("pk", flat=True))
 
@@ -185,6 +185,11 @@ def engagement_vectors_update(*, counts: dict[int, dict]) -> int:
     return len(rows)
 
 
+def engagement_vectors_on_counts_refreshed(sender, *, counts: dict[int, dict], **kwargs) -> None:
+    """Receiver of engagement.signals.counts_refreshed (connected in analytics.apps)."""
+    engagement_vectors_update(counts=counts)
+
+
 def engagement_vector_release(*, tweet_id: int) -> None:
     """Drop a tweet's vector now (the lifecycle's cold move, in its
     transaction): similarity covers hot and warm tweets only, and the feed
@@ -195,7 +200,6 @@ def engagement_vector_release(*, tweet_id: int) -> None:
 def engagement_vectors_membership_sync(*, tweet_ids: set[int]) -> None:
     """Rows for the eligible tweets among `tweet_ids` that have none (from
     their flushed counts), none for the others."""
-    from engagement.models import TweetCounters
 
     eligible = _eligible(tweet_ids)
     gone = tweet_ids - eligible
@@ -217,8 +221,6 @@ def engagement_vectors_sync(*, batch: int = FEED_BATCH, max_batches: int = FEED_
     """Follow the outbox feed from the stored cursor and fix vector-row
     membership of the tweets it names; returns how many events were read.
     Safe to run twice or concurrently: the cursor row is locked for the run."""
-    from tweets.models import EventType
-    from tweets.outbox import events_after
 
     relevant = {
         EventType.CREATED,
@@ -255,7 +257,6 @@ def hashtags_rebuild() -> int:
     (one-off backfill, e.g. after bulk seeding that bypassed the services).
     Returns how many tags. Cold tweets no longer have TweetHashtag rows, so
     their uses are not recounted."""
-    from tweets.models import TweetHashtag
 
     with transaction.atomic():
         HashtagHour.objects.all().delete()
@@ -279,7 +280,6 @@ def hashtags_rebuild() -> int:
 
 
 def _published_tweets():
-    from tweets.models import Tweet
 
     return Tweet.objects.published()
 
@@ -287,8 +287,6 @@ def _published_tweets():
 def engagement_vectors_rebuild(*, batch: int = 5000) -> int:
     """Write a vector for every published hot/warm tweet from its flushed
     counts (one-off backfill); returns how many rows."""
-    from engagement.models import TweetCounters
-    from tweets.models import Tier
 
     written = 0
     ids_qs = _published_tweets().filter(tier__in=[Tier.HOT, Tier.WARM]).order_by("pk").values_list("pk", flat=True)

@@ -3,7 +3,6 @@ from django.urls import path, re_path
 from analytics import api
 
 urlpatterns = [
-    path("tweets/<str:tweet_id>/similar", api.SimilarView.as_view(), name="tweet-similar"),
     # Before the tag route: a tag literally named "trending" is asked for as "%23trending".
     path("hashtags/trending", api.HashtagTrendingView.as_view(), name="hashtags-trending"),
     # Any characters (a malformed tag gets a 400 with a reason, not a routing 404).

@@ -17,22 +17,18 @@ from engagement.serializers import (
     LikedByPageOutput,
     LikeOutput,
     RetweetOutput,
-    TrendingOutput,
-    TrendingQuery,
     ViewsInput,
     ViewsOutput,
 )
 from nexus.pagination import keyset_page
 from nexus.schema import ErrorOutput
-from tweets.api import parse_tweet_id
-from tweets.selectors import tweet_get
+from tweets.selectors import tweet_ids_visible_to
 
 WRITE_ERRORS = {401: ErrorOutput, 404: ErrorOutput}
 
 
-def _visible_tweet_id(raw: str, user) -> int:
-    tweet_id = parse_tweet_id(raw)
-    if tweet_get(tweet_id=tweet_id, user=user) is None:
+def _visible_tweet_id(tweet_id: int, user) -> int:
+    if not tweet_ids_visible_to([tweet_id], user):
         raise NotFound("No such tweet.")
     return tweet_id
 
@@ -41,13 +37,13 @@ class LikeView(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(request=None, responses={200: LikeOutput, **WRITE_ERRORS}, summary="Like a tweet (idempotent)")
-    def post(self, request: Request, tweet_id: str) -> Response:
-        likes = services.like_set(user=request.user, tweet_id=parse_tweet_id(tweet_id), liked=True)
+    def post(self, request: Request, tweet_id: int) -> Response:
+        likes = services.like_set(user=request.user, tweet_id=tweet_id, liked=True)
         return Response({"liked": True, "likes": likes})
 
     @extend_schema(responses={200: LikeOutput, **WRITE_ERRORS}, summary="Un-like a tweet (idempotent)")
-    def delete(self, request: Request, tweet_id: str) -> Response:
-        likes = services.like_set(user=request.user, tweet_id=parse_tweet_id(tweet_id), liked=False)
+    def delete(self, request: Request, tweet_id: int) -> Response:
+        likes = services.like_set(user=request.user, tweet_id=tweet_id, liked=False)
         return Response({"liked": False, "likes": likes})
 
 
@@ -55,13 +51,13 @@ class RetweetView(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(request=None, responses={200: RetweetOutput, **WRITE_ERRORS}, summary="Retweet (idempotent)")
-    def post(self, request: Request, tweet_id: str) -> Response:
-        retweets = services.retweet_set(user=request.user, tweet_id=parse_tweet_id(tweet_id), retweeted=True)
+    def post(self, request: Request, tweet_id: int) -> Response:
+        retweets = services.retweet_set(user=request.user, tweet_id=tweet_id, retweeted=True)
         return Response({"retweeted": True, "retweets": retweets})
 
     @extend_schema(responses={200: RetweetOutput, **WRITE_ERRORS}, summary="Undo a retweet (idempotent)")
-    def delete(self, request: Request, tweet_id: str) -> Response:
-        retweets = services.retweet_set(user=request.user, tweet_id=parse_tweet_id(tweet_id), retweeted=False)
+    def delete(self, request: Request, tweet_id: int) -> Response:
+        retweets = services.retweet_set(user=request.user, tweet_id=tweet_id, retweeted=False)
         return Response({"retweeted": False, "retweets": retweets})
 
 
@@ -84,23 +80,8 @@ class EngagementView(APIView):
     @extend_schema(
         responses={200: EngagementOutput, 404: ErrorOutput}, summary="Counts, velocity and the last hour per minute"
     )
-    def get(self, request: Request, tweet_id: str) -> Response:
+    def get(self, request: Request, tweet_id: int) -> Response:
         return Response(selectors.engagement_get(tweet_id=_visible_tweet_id(tweet_id, request.user)))
-
-
-class TrendingView(APIView):
-    @extend_schema(
-        parameters=[TrendingQuery],
-        responses={200: TrendingOutput, 400: ErrorOutput},
-        summary="Tweets ranked by weighted engagement per minute in the window",
-    )
-    def get(self, request: Request) -> Response:
-        query = TrendingQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        results = selectors.trending_get(
-            window_seconds=query.validated_data["window"], limit=query.validated_data["limit"], user=request.user
-        )
-        return Response({"results": results})
 
 
 class LikedByView(APIView):
@@ -112,7 +93,7 @@ class LikedByView(APIView):
         responses={200: LikedByPageOutput, 400: ErrorOutput, 404: ErrorOutput},
         summary="Users who liked the tweet, newest first",
     )
-    def get(self, request: Request, tweet_id: str) -> Response:
+    def get(self, request: Request, tweet_id: int) -> Response:
         queryset = selectors.liked_by_queryset(tweet_id=_visible_tweet_id(tweet_id, request.user))
         rows, next_url = keyset_page(request, queryset, fields=("created_at", "id"))
         results = [{"id": str(like.user_id), "username": like.user.username} for like in rows]

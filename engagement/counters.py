@@ -74,14 +74,15 @@ from django.utils import timezone
 from django_redis import get_redis_connection
 from redis.exceptions import RedisError
 
-from analytics.services import engagement_vectors_update
 from engagement.models import METRICS, CounterRepair, CounterSlot, EngagementBucket, Like, Retweet, TweetCounters
+from engagement.signals import counts_refreshed
 from nexus.redis_batch import redis_read, redis_write
 from nexus.snowflake import next_id
+from tweets.models import published_children_count_sql
 
 logger = logging.getLogger(__name__)
 
-FACT_METRICS = ("likes", "retweets", "replies", "quotes")
+FACT_METRICS = tuple(m for m in METRICS if m != "views")  # views have no per-user fact rows
 PN_COLUMNS = tuple(f"{m}_{s}" for m in METRICS for s in ("p", "n"))
 DB_SLOT = "db"
 SERIES_MINUTES = 60
@@ -169,15 +170,15 @@ def redis_breaker_reset() -> None:
 
 _LUA_VALUES = """
 local function state(h)
-  local f = {}
-  for _, m in ipairs({'likes', 'retweets', 'replies', 'quotes', 'views'}) do
+  local f = {{}}
+  for _, m in ipairs({{{metrics}}}) do
     table.insert(f, m .. ':o'); table.insert(f, m .. ':p'); table.insert(f, m .. ':n')
   end
   local v = redis.call('HMGET', h, unpack(f))
   for i = 1, #v do v[i] = tonumber(v[i] or '0') end
   return v
 end
-"""
+""".format(metrics=", ".join(f"'{m}'" for m in METRICS))
 
 # KEYS: gen, counters hash, dirty zset, minute bucket hash, minute trend zset
 # ARGV: tweet id, bucket ttl, hash ttl, trend score, with buckets (1/0), then metric/delta pairs.
@@ -382,20 +383,15 @@ def fact_counts(tweet_ids: Iterable[int]) -> dict[int, Counts]:
 
 
 def _fact_counts_sql(n: int) -> str:
-    from tweets.models import Tweet, TweetState
-
     placeholders = ", ".join(["%s"] * n)
-    tweets = Tweet._meta.db_table
-    # Tweet.objects.published(): not deleted, not removed, not a draft.
-    published = f"deleted_at IS NULL AND removed_at IS NULL AND state <> '{TweetState.DRAFT.value}'"
+    replies = published_children_count_sql(parent_column="in_reply_to_id", placeholders=placeholders)
+    quotes = published_children_count_sql(parent_column="quote_of_id", placeholders=placeholders)
     parts = [
         f"SELECT 0, tweet_id, COUNT(*) FROM {Like._meta.db_table} WHERE tweet_id IN ({placeholders}) GROUP BY tweet_id",
         f"SELECT 1, tweet_id, COUNT(*) FROM {Retweet._meta.db_table} WHERE tweet_id IN ({placeholders}) "
         "GROUP BY tweet_id",
-        f"SELECT 2, in_reply_to_id, COUNT(*) FROM {tweets} WHERE in_reply_to_id IN ({placeholders}) AND {published} "
-        "GROUP BY in_reply_to_id",
-        f"SELECT 3, quote_of_id, COUNT(*) FROM {tweets} WHERE quote_of_id IN ({placeholders}) AND {published} "
-        "GROUP BY quote_of_id",
+        f"SELECT 2, * FROM ({replies}) replies",
+        f"SELECT 3, * FROM ({quotes}) quotes",
     ]
     return " UNION ALL ".join(parts)
 
@@ -637,7 +633,7 @@ def _counters_refresh(tweet_ids: list[int]) -> None:
         [TweetCounters(tweet_id=i, updated_at=now, **counts) for i, counts in sums.items()],
         [*METRICS, "updated_at"],
     )
-    engagement_vectors_update(counts=sums)  # analytics: keeps the similarity index current
+    counts_refreshed.send(sender=TweetCounters, counts=sums)  # analytics keeps its similarity index current
 
 
 def _pg_fallback_counts(tweet_ids: list[int]) -> dict[int, Counts]:

@@ -1,5 +1,6 @@
-"""Read side of engagement. The tweets app calls `metrics_for_many` when it
-renders tweets; it answers for many ids in one round trip."""
+"""Read side of engagement. The composition layer (api.selectors) calls
+`metrics_for_many` when it renders tweets; it answers for many ids in one
+round trip."""
 
 from __future__ import annotations
 
@@ -51,14 +52,9 @@ def _per_minute(series: dict[int, dict[str, int]], minutes: list[int], metric: s
     return round(sum(series[minute][metric] for minute in minutes) / len(minutes), 4)
 
 
-def trending_get(*, window_seconds: int, limit: int, user) -> list[dict]:
-    from tweets.selectors import tweets_get_many
-
-    # Ask for a few more: deleted or invisible tweets drop out of the render.
-    ranked = counters.trending(window_seconds=window_seconds, limit=limit + 10)
-    scores = dict(ranked)
-    tweets = tweets_get_many(tweet_ids=[tweet_id for tweet_id, _ in ranked], user=user)
-    return [{"tweet": t, "score": round(scores[int(t["id"])], 4)} for t in tweets[:limit]]
+def trending_ranked(*, window_seconds: int, limit: int) -> list[tuple[int, float]]:
+    """(tweet id, score) pairs, highest weighted engagement per minute first."""
+    return counters.trending(window_seconds=window_seconds, limit=limit)
 
 
 def liked_by_queryset(*, tweet_id: int) -> QuerySet:

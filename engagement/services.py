@@ -12,13 +12,12 @@ from rest_framework.exceptions import NotFound
 from engagement import counters
 from engagement.models import Like, Retweet
 from nexus.db import prepared_cursor
+from tweets.models import VISIBLE_TWEET_SQL
+from tweets.selectors import tweet_ids_visible_to
 
 
 def _visible_or_404(tweet_id: int, user) -> None:
-    from tweets.selectors import record_visible_to, tweet_records_get_many
-
-    record = tweet_records_get_many([tweet_id]).get(tweet_id)
-    if record is None or not record_visible_to(record, user):
+    if not tweet_ids_visible_to([tweet_id], user):
         raise NotFound("No such tweet.")
 
 
@@ -58,8 +57,6 @@ FACT_WRITE_IF_VISIBLE_SQL = {
 
 
 def _fact_write_if_visible(model: type[Model], *, user_id: int, tweet_id: int, on: bool) -> tuple[bool, bool]:
-    from tweets.selectors import VISIBLE_TWEET_SQL
-
     sql = FACT_WRITE_IF_VISIBLE_SQL[on].format(visible=VISIBLE_TWEET_SQL, table=model._meta.db_table)
     with prepared_cursor() as cursor:
         cursor.execute(sql, {"user_id": user_id, "tweet_id": tweet_id, "now": timezone.now()})
@@ -103,10 +100,8 @@ def retweet_set(*, user, tweet_id: int, retweeted: bool) -> int:
 
 def views_record(*, tweet_ids: list[int], user) -> int:
     """Count one view per visible tweet id (unknown ones are ignored); returns how many counted."""
-    from tweets.selectors import record_visible_to, tweet_records_get_many
-
-    records = tweet_records_get_many(tweet_ids)
-    visible = [i for i in tweet_ids if i in records and record_visible_to(records[i], user)]
+    visible_ids = tweet_ids_visible_to(tweet_ids, user)
+    visible = [i for i in tweet_ids if i in visible_ids]
     if visible:
         counters.views_record(visible)
     return len(visible)

@@ -35,6 +35,12 @@ def archived_record(tweet) -> dict:
     return record
 
 
+def archived_records_get_many(tweets: list) -> dict[int, dict]:
+    """`archived_record` for many warm/cold rows (the reader the composition
+    layer hands to tweets.selectors.tweet_records_get_many)."""
+    return {tweet.id: archived_record(tweet) for tweet in tweets}
+
+
 def archived_record_ttl() -> int:
     """Seconds a hydrated warm/cold record stays cached (0: not cached). Such
     a record never changes without an invalidation, so the TTL only bounds

@@ -68,6 +68,21 @@ def lifecycle_schedule(*, tweet_id: int, published_at: datetime) -> None:
     )
 
 
+def lifecycle_schedule_cte(*, tweet_cte: str, published_at: datetime | None) -> tuple[str, dict]:
+    """`lifecycle_schedule` as a CTE for a caller's own statement (the post
+    path's one statement): the queue row of the tweet `tweet_cte` returns."""
+    target = due = None
+    if published_at is not None:
+        target, due = Target.WARM, lifecycle_due_times(published_at)[Target.WARM]
+    sql = (
+        "lifecycle_queue AS ("
+        "INSERT INTO lifecycle_lifecycletask (tweet_id, target, due_at, attempts, last_error) "
+        f"SELECT id, %(lifecycle_target)s::varchar, %(lifecycle_due)s::timestamptz, 0, '' FROM {tweet_cte} "
+        "WHERE %(lifecycle_target)s::varchar IS NOT NULL ON CONFLICT DO NOTHING)"
+    )
+    return sql, {"lifecycle_target": target, "lifecycle_due": due}
+
+
 def _queue_next(*, tweet_id: int, tweet: Tweet | None) -> None:
     """Point the tweet's one queue row at its next move, in the transaction of
     the move just made (so the row and the tier never disagree after a crash):

@@ -19,12 +19,6 @@ from media.uploads import SizeLimitUploadHandler
 from nexus.schema import ErrorOutput
 
 
-def parse_media_id(raw: str) -> int:
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 19) or int(raw) >= 1 << 63:
-        raise NotFound("No such media.")
-    return int(raw)
-
-
 class MediaUploadView(APIView):
     parser_classes = [MultiPartParser]
     permission_classes = [IsAuthenticated]
@@ -56,8 +50,8 @@ class MediaDetailView(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(responses={200: MediaOutput, 404: ErrorOutput}, summary="Media and its processing status")
-    def get(self, request: Request, media_id: str) -> Response:
-        media = selectors.media_get(media_id=parse_media_id(media_id))
+    def get(self, request: Request, media_id: int) -> Response:
+        media = selectors.media_get(media_id=media_id)
         if media is None:
             raise NotFound("No such media.")
         return Response(media)

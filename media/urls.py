@@ -4,5 +4,5 @@ from media import api
 
 urlpatterns = [
     path("media", api.MediaUploadView.as_view(), name="media-upload"),
-    path("media/<str:media_id>", api.MediaDetailView.as_view(), name="media-detail"),
+    path("media/<snowflake:media_id>", api.MediaDetailView.as_view(), name="media-detail"),
 ]

@@ -70,7 +70,6 @@ def env_list(name: str, default: str) -> list[str]:
 
 PRODUCTION = env_bool("NEXUS_PRODUCTION", False)
 DEBUG = env_bool("DEBUG", False)
-TESTING = env_bool("NEXUS_TESTING", False)
 
 
 def _secret_key() -> str:
@@ -122,6 +121,7 @@ INSTALLED_APPS = [
     "media",
     "lifecycle",
     "analytics",
+    "api",
 ]
 
 # The nexus.middleware ones are Django's and simple-history's, skipped for the

@@ -3,8 +3,6 @@ password hasher, a per-run cache prefix, no throttling unless a test asks."""
 
 import os
 
-os.environ.setdefault("NEXUS_TESTING", "true")
-
 from nexus.settings import *  # noqa: E402,F403
 from nexus.settings import CACHES  # noqa: E402
 

@@ -77,3 +77,21 @@ def id_for_time(moment: datetime, worker_id: int = 0, sequence: int = 0) -> int:
 def time_of_id(snowflake: int) -> datetime:
     ms = (snowflake >> (WORKER_BITS + SEQUENCE_BITS)) + EPOCH_MS
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+MAX_ID = (1 << 63) - 1
+
+
+def id_parse(raw: object) -> int | None:
+    """The id in `raw` (a string of 1–19 ASCII digits, or a JSON integer) when it
+    fits a positive int64, else None. Every view, serializer and admin page
+    parses ids with this one function."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        value = raw
+    elif isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= 19:
+        value = int(raw)
+    else:
+        return None
+    return value if 0 < value <= MAX_ID else None

@@ -1,32 +1,17 @@
-from django.conf import settings
+"""The root URL map: the process's own endpoints, the schema, the admin, and
+the composition layer (api.urls), reached by name so the kernel imports no app."""
+
 from django.contrib import admin
-from django.urls import include, path, re_path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from media import views as media_views
-from nexus import dashboard, health
-
-api_v1 = [
-    path("", include("tweets.urls")),
-    path("", include("engagement.urls")),
-    path("", include("media.urls")),
-    path("", include("lifecycle.urls")),
-    path("", include("analytics.urls")),
-]
+from nexus import health
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
-    path("api/v1/", include(api_v1)),
-    path("ops/", dashboard.dashboard, name="ops-dashboard"),
     path("admin/", admin.site.urls),
+    path("", include("api.urls")),
 ]
-
-if settings.SERVE_LOCAL_MEDIA:
-    # With local files the app serves media itself, DEBUG or not; objects are
-    # content-addressed and immutable, so they can be cached forever.
-    urlpatterns.append(
-        re_path(rf"^{settings.MEDIA_URL.lstrip('/')}(?P<path>.*)$", media_views.local_file, name="media-file")
-    )

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
@@ -49,6 +51,58 @@ class Tier(models.TextChoices):
     HOT = "hot"
     WARM = "warm"
     COLD = "cold"
+
+
+def edit_deadline(published_at: datetime | None) -> datetime | None:
+    """The end of a tweet's edit window (None for a draft): the one home of the
+    NEXUS_EDIT_WINDOW_SECONDS rule."""
+    if published_at is None:
+        return None
+    return published_at + timedelta(seconds=settings.NEXUS_EDIT_WINDOW_SECONDS)
+
+
+# --- visibility: one rule, in the three forms its readers need -------------------------
+# A tweet is visible to a user when it is neither deleted nor removed, and is
+# published or is the user's own draft. TweetQuerySet.visible_to (ORM),
+# record_visible_to (a cached record) and VISIBLE_TWEET_SQL (a statement that
+# must check and write at once, engagement's like) say the same thing.
+def record_visible_to(record: dict, user) -> bool:
+    """For a record of a tweet that is not gone (tweets.selectors only builds those)."""
+    if record["state"] != TweetState.DRAFT:
+        return True
+    return user is not None and user.is_authenticated and record["author_id"] == user.pk
+
+
+# The id of tweet %(tweet_id)s when the authenticated user %(user_id)s may see it.
+VISIBLE_TWEET_SQL = (
+    "SELECT id FROM tweets_tweet WHERE id = %(tweet_id)s AND deleted_at IS NULL AND removed_at IS NULL "
+    "AND (state <> 'draft' OR author_id = %(user_id)s)"
+)
+
+
+def published_join_sql(*, alias: str, id_expr: str, tiers: list[str]) -> tuple[str, list]:
+    """`LEFT JOIN` of the tweet row `id_expr` names, as `alias`, when it is
+    published, not gone and in one of `tiers` (alias.id is NULL otherwise):
+    for another app's statement that must filter its rows by this rule."""
+    placeholders = ", ".join(["%s"] * len(tiers))
+    sql = (
+        f"LEFT JOIN tweets_tweet {alias} ON {alias}.id = {id_expr} AND {alias}.tier IN ({placeholders}) "
+        f"AND {alias}.state <> %s AND {alias}.deleted_at IS NULL AND {alias}.removed_at IS NULL"
+    )
+    return sql, [*tiers, TweetState.DRAFT.value]
+
+
+def published_children_count_sql(*, parent_column: str, placeholders: str) -> str:
+    """`SELECT parent, COUNT(*)` of the published replies (parent_column
+    "in_reply_to_id") or quotes ("quote_of_id") of the parents in
+    `placeholders`, for engagement's exact counts in one statement."""
+    if parent_column not in ("in_reply_to_id", "quote_of_id"):
+        raise ValueError(parent_column)
+    return (
+        f"SELECT {parent_column}, COUNT(*) FROM tweets_tweet WHERE {parent_column} IN ({placeholders}) "
+        f"AND deleted_at IS NULL AND removed_at IS NULL AND state <> '{TweetState.DRAFT.value}' "
+        f"GROUP BY {parent_column}"
+    )
 
 
 class TweetQuerySet(models.QuerySet):
@@ -110,6 +164,10 @@ class Tweet(models.Model):
 
     def __str__(self) -> str:
         return str(self.id)
+
+    @property
+    def editable_until(self) -> datetime | None:
+        return edit_deadline(self.published_at)
 
     @property
     def content_hash(self) -> str | None:

@@ -1,22 +1,24 @@
-"""Read side of tweets: records (cacheable, tier-independent) and their JSON."""
+"""Read side of tweets: records (cacheable, tier-independent), the ETag, and
+the versions of a hot tweet. The JSON of a tweet, with its live metrics and
+media, is composed in api.selectors."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
 
-from engagement.selectors import metrics_for_many, metrics_read_many
-from lifecycle.selectors import archived_record, archived_record_ttl
-from media.selectors import media_render_many
-from nexus.redis_batch import redis_batch
 from nexus.timefmt import format_timestamp
 from tweets import cache as tweet_cache
-from tweets.models import Tier, Tweet, TweetState, TweetVersion
+from tweets.models import Tier, Tweet, TweetVersion, edit_deadline, record_visible_to
+
+# Records of warm and cold tweets (rows in hand) from wherever their content
+# lives now: the lifecycle's archive, passed in by the composition layer.
+ArchivedRecordsReader = Callable[[list[Tweet]], dict[int, dict]]
 
 HOT_CACHE_MIN_TTL = 5
 
@@ -29,9 +31,6 @@ def tweet_record_build(
     username = tweet.author.username if username is None else username
     text = tweet.content.text if text is None else text
     media_ids = tweet.media_ids if media_ids is None else media_ids
-    deadline = None
-    if tweet.published_at is not None:
-        deadline = tweet.published_at + timedelta(seconds=settings.NEXUS_EDIT_WINDOW_SECONDS)
     return {
         "id": tweet.id,
         "author_id": tweet.author_id,
@@ -43,18 +42,12 @@ def tweet_record_build(
         "created_at": format_timestamp(tweet.created_at),
         "published_at": format_timestamp(tweet.published_at),
         "edited_at": format_timestamp(tweet.edited_at),
-        "editable_until": format_timestamp(deadline),
+        "editable_until": format_timestamp(edit_deadline(tweet.published_at)),
         "in_reply_to_id": tweet.in_reply_to_id,
         "quote_of_id": tweet.quote_of_id,
         "media_ids": list(media_ids),
         "tier": tweet.tier,
     }
-
-
-def _record_from_row(tweet: Tweet) -> dict:
-    if tweet.tier == Tier.HOT:
-        return tweet_record_build(tweet)
-    return archived_record(tweet)
 
 
 def hot_cache_ttl(tweet: Tweet, now: datetime | None = None) -> int:
@@ -71,17 +64,13 @@ def tweet_cache_fill(tweet: Tweet) -> None:
         tweet_cache.tweet_cache_set_many({tweet.id: (tweet_record_build(tweet), ttl)})
 
 
-def tweet_render_written(tweet: Tweet, *, created: bool = False) -> dict:
-    """JSON of a tweet this request just wrote, from the instance in hand
-    (no re-read); 404 semantics are the caller's, the row is known visible.
-    A tweet created by this request has no engagement yet: no lookup."""
-    return tweets_render([tweet_record_build(tweet)], zero_metrics=created)[0]
-
-
-def tweet_records_get_many(tweet_ids: Iterable[int], *, cached: dict[int, dict] | None = None) -> dict[int, dict]:
+def tweet_records_get_many(
+    tweet_ids: Iterable[int], *, archived_records: ArchivedRecordsReader, cached: dict[int, dict] | None = None
+) -> dict[int, dict]:
     """Records of tweets that are not deleted or removed (drafts included):
     one cache round trip (none when the caller read `cached`), one query for
-    the misses."""
+    the misses, and one `archived_records` call for the warm and cold ones
+    among them."""
     ids = list(dict.fromkeys(tweet_ids))
     records = tweet_cache.tweet_cache_get_many(ids) if cached is None else dict(cached)
     missing = [i for i in ids if i not in records]
@@ -89,15 +78,21 @@ def tweet_records_get_many(tweet_ids: Iterable[int], *, cached: dict[int, dict] 
         now = timezone.now()
         hot_to_cache: dict[int, tuple[dict, int]] = {}
         archived_to_cache: dict[int, tuple[dict, int]] = {}
-        archived_ttl = archived_record_ttl()
-        rows = Tweet.objects.not_gone().filter(pk__in=missing).select_related("author", "content")
+        # A hydrated record never changes without an invalidation: the TTL
+        # only bounds the cache's memory (0: not cached).
+        archived_ttl = settings.NEXUS_ARCHIVE_CACHE_SECONDS
+        rows = list(Tweet.objects.not_gone().filter(pk__in=missing).select_related("author", "content"))
+        archived = [tweet for tweet in rows if tweet.tier != Tier.HOT]
+        hydrated = archived_records(archived) if archived else {}
         for tweet in rows:
-            record = _record_from_row(tweet)
-            records[tweet.id] = record
             if tweet.tier != Tier.HOT:
+                if tweet.id not in hydrated:
+                    continue
+                records[tweet.id] = hydrated[tweet.id]
                 if archived_ttl > 0:
-                    archived_to_cache[tweet.id] = (record, archived_ttl)
+                    archived_to_cache[tweet.id] = (hydrated[tweet.id], archived_ttl)
                 continue
+            record = records[tweet.id] = tweet_record_build(tweet)
             ttl = hot_cache_ttl(tweet, now)
             if ttl >= HOT_CACHE_MIN_TTL:
                 hot_to_cache[tweet.id] = (record, ttl)
@@ -108,72 +103,17 @@ def tweet_records_get_many(tweet_ids: Iterable[int], *, cached: dict[int, dict] 
     return records
 
 
-# record_visible_to's rule as SQL, for a statement that must check and write
-# at once (engagement's like): the id of tweet %(tweet_id)s when the
-# authenticated user %(user_id)s may see it.
-VISIBLE_TWEET_SQL = (
-    "SELECT id FROM tweets_tweet WHERE id = %(tweet_id)s AND deleted_at IS NULL AND removed_at IS NULL "
-    "AND (state <> 'draft' OR author_id = %(user_id)s)"
-)
-
-
-def record_visible_to(record: dict, user) -> bool:
-    if record["state"] != TweetState.DRAFT:
-        return True
-    return user is not None and user.is_authenticated and record["author_id"] == user.pk
-
-
-def tweets_render(
-    records: list[dict], *, zero_metrics: bool = False, metrics: dict[int, dict] | None = None
-) -> list[dict]:
-    """Tweet JSON for records, with live metrics (looked up unless given) and
-    media: one metrics lookup and at most one media lookup for the whole list."""
-    if metrics is None:
-        metrics = {} if zero_metrics else metrics_for_many([r["id"] for r in records])
-    media = media_render_many(m for r in records for m in r["media_ids"])
-    return [_render(r, metrics.get(r["id"]), media) for r in records]
-
-
-def _render(record: dict, metrics: dict | None, media: dict[int, dict]) -> dict:
-    return {
-        "id": str(record["id"]),
-        "author": {"id": str(record["author_id"]), "username": record["username"]},
-        "text": record["text"],
-        "content_hash": record["content_hash"],
-        "state": record["state"],
-        "version": record["version"],
-        "created_at": record["created_at"],
-        "edited_at": record["edited_at"],
-        "editable_until": record["editable_until"],
-        "in_reply_to_id": _str_or_none(record["in_reply_to_id"]),
-        "quote_of_id": _str_or_none(record["quote_of_id"]),
-        "media": [media[m] for m in record["media_ids"] if m in media],
-        "metrics": metrics or {"likes": 0, "retweets": 0, "replies": 0, "quotes": 0, "views": 0},
-        "tier": record["tier"],
-    }
-
-
-def _str_or_none(value: int | None) -> str | None:
-    return None if value is None else str(value)
-
-
-def tweet_get(*, tweet_id: int, user) -> dict | None:
-    """Tweet JSON, or None when unknown, gone, or someone else's draft."""
-    found = tweets_get_many(tweet_ids=[tweet_id], user=user)
-    return found[0] if found else None
-
-
-def tweets_get_many(*, tweet_ids: list[int], user) -> list[dict]:
-    """Tweet JSON in the order asked, invisible ids left out. The cached
-    records and the live counts are read in one Redis round trip; counts are
-    then completed only for the tweets found visible."""
+def tweet_ids_visible_to(tweet_ids: Iterable[int], user) -> set[int]:
+    """Which of `tweet_ids` the user may see: from cached records where the
+    cache has them, else from the rows (no archive read: visibility lives in
+    the row in every tier)."""
     ids = list(dict.fromkeys(tweet_ids))
-    with redis_batch():
-        cached = tweet_cache.tweet_cache_read_many(ids)
-        counts = metrics_read_many(ids)
-    records = tweet_records_get_many(ids, cached=cached())
-    ordered = [records[i] for i in ids if i in records and record_visible_to(records[i], user)]
-    return tweets_render(ordered, metrics=counts([r["id"] for r in ordered]))
+    cached = tweet_cache.tweet_cache_get_many(ids)
+    visible = {i for i, record in cached.items() if record_visible_to(record, user)}
+    missing = [i for i in ids if i not in cached]
+    if missing:
+        visible.update(Tweet.objects.visible_to(user).filter(pk__in=missing).values_list("pk", flat=True))
+    return visible
 
 
 def tweet_etag(tweet_json: dict) -> str:
@@ -194,13 +134,9 @@ def etag_version(etag: str) -> int | None:
     return int(head) if head.isdigit() else None
 
 
-def tweet_versions(*, tweet_id: int, user) -> list[dict] | None:
-    """All versions oldest first, in every tier; None when not visible."""
-    record = tweet_records_get_many([tweet_id]).get(tweet_id)
-    if record is None or not record_visible_to(record, user):
-        return None
-    if record["tier"] != Tier.HOT:
-        return record["versions"]
+def hot_versions(tweet_id: int) -> list[dict]:
+    """The versions of a hot tweet from its rows, oldest first (warm and cold
+    tweets carry theirs in the archived record)."""
     rows = TweetVersion.objects.filter(tweet_id=tweet_id).select_related("content").order_by("version")
     return [version_render(v.version, v.content.text, v.content_id, v.media_ids, v.created_at) for v in rows]
 

@@ -7,8 +7,7 @@ from rest_framework import serializers
 
 from media.serializers import MediaOutput
 from nexus.serializers import PrebuiltFieldsSerializer
-
-MAX_SNOWFLAKE = (1 << 63) - 1
+from nexus.snowflake import id_parse
 
 
 @extend_schema_field({"type": "string", "pattern": "^[0-9]{1,19}$"})
@@ -18,15 +17,8 @@ class SnowflakeField(serializers.Field):
     default_error_messages = {"invalid": "Must be a tweet/media id: a string of digits."}
 
     def to_internal_value(self, data):
-        if isinstance(data, bool):
-            self.fail("invalid")
-        if isinstance(data, int):
-            value = data
-        elif isinstance(data, str) and data.isascii() and data.isdigit() and len(data) <= 19:
-            value = int(data)
-        else:
-            self.fail("invalid")
-        if not 0 < value <= MAX_SNOWFLAKE:
+        value = id_parse(data)
+        if value is None:
             self.fail("invalid")
         return value
 

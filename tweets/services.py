@@ -1,5 +1,7 @@
 """Write side of tweets: every change happens here, in one transaction with its
-outbox event, its history record and its lifecycle schedule."""
+outbox event and its history record. What the change means to other apps
+(counts, hashtags, the lifecycle) is the caller's `TweetEffects`
+(tweets.effects; api.effects wires the real ones)."""
 
 from __future__ import annotations
 
@@ -16,15 +18,12 @@ from django.db.models import Value
 from django.utils import timezone
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 
-from analytics.services import hashtag_uses_changed, hashtag_uses_ctes
-from engagement.services import engagement_tweet_visibility_changed
-from lifecycle.selectors import archived_record
-from lifecycle.services import lifecycle_schedule, lifecycle_task_build
 from media.services import media_check_attachable, media_reinstate, media_withdraw
 from nexus.db import prepared_cursor
 from nexus.errors import Conflict, PreconditionFailed, UnprocessableEntity
 from nexus.redis_batch import redis_batch
 from tweets import cache as tweet_cache
+from tweets.effects import TweetEffects
 from tweets.models import (
     EventType,
     IdempotencyKey,
@@ -36,6 +35,7 @@ from tweets.models import (
     TweetHashtag,
     TweetState,
     TweetVersion,
+    edit_deadline,
 )
 from tweets.outbox import event_record
 from tweets.selectors import tweet_cache_fill
@@ -94,7 +94,7 @@ def _check_parent(field: str, parent_id: int | None) -> None:
         raise ValidationError({field: [f"Tweet {parent_id} does not exist or is not visible."]})
 
 
-def _hashtags_sync(tweet: Tweet, text: str | None) -> tuple[list[str], list[str]]:
+def _hashtags_sync(tweet: Tweet, text: str | None, effects: TweetEffects) -> tuple[list[str], list[str]]:
     """Make the tweet's tag rows match `text` (none for drafts or text=None).
     Returns (added, removed) tags."""
     current = list(TweetHashtag.objects.filter(tweet=tweet).values_list("tag", flat=True))
@@ -109,22 +109,25 @@ def _hashtags_sync(tweet: Tweet, text: str | None) -> tuple[list[str], list[str]
             [TweetHashtag(tweet=tweet, tag=tag, created_at=used_at) for tag in added], ignore_conflicts=True
         )
     if added or removed:
-        hashtag_uses_changed(added=added, removed=removed, at=used_at)
+        effects.hashtags_changed(added=added, removed=removed, at=used_at)
     return added, removed
 
 
-def _lock_tweet(tweet_id: int, *, actor) -> Tweet:
-    """The tweet row, locked for the rest of the transaction; 404 when the actor
-    may not see it, 403 when it is not theirs."""
+def tweet_lock(tweet_id: int) -> Tweet | None:
+    """The tweet row (gone or not) locked for the rest of the transaction, with
+    its author and content: the one way this app locks a tweet. One row per
+    call, so no lock-order question arises."""
     # of=self: lock only the tweet row, not the joined author/content rows
     # (content rows are shared by every tweet with the same text).
-    tweet = (
-        Tweet.objects.select_for_update(of=("self",))
-        .select_related("author", "content")
-        .filter(pk=tweet_id)
-        .not_gone()
-        .first()
-    )
+    return Tweet.objects.select_for_update(of=("self",)).select_related("author", "content").filter(pk=tweet_id).first()
+
+
+def _lock_tweet(tweet_id: int, *, actor) -> Tweet:
+    """The author's tweet, locked; 404 when the actor may not see it, 403 when
+    it is not theirs."""
+    tweet = tweet_lock(tweet_id)
+    if tweet is not None and (tweet.deleted_at is not None or tweet.removed_at is not None):
+        tweet = None
     if tweet is None or (tweet.state == TweetState.DRAFT and tweet.author_id != actor.pk):
         raise NotFound("No such tweet.")
     if tweet.author_id != actor.pk:
@@ -158,6 +161,7 @@ def tweet_create(
     quote_of_id: int | None = None,
     draft: bool = False,
     idempotency_key: str | None = None,
+    effects: TweetEffects,
 ) -> tuple[Tweet, bool]:
     """Create a tweet (or a draft). Returns (tweet, created); created is False
     when `idempotency_key` repeats an earlier request of the same author."""
@@ -185,6 +189,7 @@ def tweet_create(
                 draft=draft,
                 idempotency_key=idempotency_key,
                 request_hash=request_hash,
+                effects=effects,
             ), True
         except IntegrityError:
             if not idempotency_key:
@@ -228,8 +233,9 @@ def _idempotent_replay(*, author_id: int, key: str, request_hash: str) -> Tweet 
 
 # A new tweet on PostgreSQL is one statement: its content (stored once per
 # hash, or pinned when it exists, see CONTENT_PIN_SQL), the row, its creation
-# history record, version 1, the outbox event, its hashtags, its lifecycle
-# queue row, its Idempotency-Key and its hashtag counts (analytics). Every
+# history record, version 1, the outbox event, its hashtags, its
+# Idempotency-Key, and what the caller's effects append (api.effects: the
+# hashtag counts of analytics, the lifecycle's schedule). Every
 # write after the tweet's is driven by the tweet CTE's RETURNING, so all or
 # none of them happen, and alone it is its own transaction. When the
 # content row can be neither inserted nor pinned (a concurrent insert of the
@@ -271,24 +277,28 @@ WITH new_content AS (
     INSERT INTO tweets_tweethashtag (tweet_id, tag, created_at)
     SELECT id, tag, %(now)s FROM tweet, unnest(string_to_array(%(tags)s, ' ')) AS tag
     ON CONFLICT DO NOTHING
-), queue AS (
-    INSERT INTO lifecycle_lifecycletask (tweet_id, target, due_at, attempts, last_error)
-    SELECT id, %(queue_target)s::varchar, %(queue_due)s::timestamptz, 0, '' FROM tweet
-    WHERE %(queue_target)s::varchar IS NOT NULL
-    ON CONFLICT DO NOTHING
 ), idempotency AS (
     INSERT INTO tweets_idempotencykey (user_id, key, tweet_id, request_hash, created_at)
     SELECT %(author_id)s, %(idempotency_key)s::varchar, id, %(request_hash)s, %(now)s FROM tweet
     WHERE %(idempotency_key)s::varchar IS NOT NULL
 ), tag_change AS (
     SELECT tag, 1 AS delta FROM tweet, unnest(string_to_array(%(tags)s, ' ')) AS tag
-), {hashtag_uses}
+), {effects_ctes}
 SELECT id FROM tweet
 """
 
 
 def _tweet_insert(
-    *, author, text, media_ids, in_reply_to_id, quote_of_id, draft, idempotency_key, request_hash=""
+    *,
+    author,
+    text,
+    media_ids,
+    in_reply_to_id,
+    quote_of_id,
+    draft,
+    idempotency_key,
+    request_hash: str = "",
+    effects: TweetEffects,
 ) -> Tweet:
     now = timezone.now()
     content = TweetContent(hash=content_hash(text), text=text, created_at=now)
@@ -317,23 +327,24 @@ def _tweet_insert(
     # one round trip for both.
     with redis_batch(), transaction.atomic() if needs_transaction else nullcontext():
         if one_statement:
-            _tweet_insert_one_statement(tweet, tags=tags, idempotency_key=idempotency_key, request_hash=request_hash)
+            _tweet_insert_one_statement(
+                tweet, tags=tags, idempotency_key=idempotency_key, request_hash=request_hash, effects=effects
+            )
         else:
-            _tweet_insert_orm(tweet, tags=tags, idempotency_key=idempotency_key, request_hash=request_hash)
+            _tweet_insert_orm(
+                tweet, tags=tags, idempotency_key=idempotency_key, request_hash=request_hash, effects=effects
+            )
         if not draft:
             # A tweet created just now has no counts yet: engagement need not look them up.
-            engagement_tweet_visibility_changed(
-                tweet_id=tweet.id, in_reply_to_id=in_reply_to_id, quote_of_id=quote_of_id, delta=+1, is_new=True
-            )
+            effects.visibility_changed(tweet=tweet, delta=+1, is_new=True)
         # Write-through: a new tweet is about to be read by every follower's timeline.
         transaction.on_commit(lambda: tweet_cache_fill(tweet))
     return tweet
 
 
 def _tweet_insert_one_statement(
-    tweet: Tweet, *, tags: list[str], idempotency_key: str | None, request_hash: str = ""
+    tweet: Tweet, *, tags: list[str], idempotency_key: str | None, request_hash: str = "", effects: TweetEffects
 ) -> None:
-    queue = lifecycle_task_build(tweet_id=tweet.id, published_at=tweet.published_at) if tweet.published_at else None
     params = {
         "id": tweet.id,
         "author_id": tweet.author_id,
@@ -350,22 +361,22 @@ def _tweet_insert_one_statement(
         # One text, split in SQL: psycopg dumps a Python list element by
         # element, and a tag never contains a space (hashtags_extract).
         "tags": " ".join(tags),
-        "queue_target": queue.target if queue else None,
-        "queue_due": queue.due_at if queue else None,
         "idempotency_key": idempotency_key,
         "request_hash": request_hash,
     }
-    hashtag_sql, hashtag_params = hashtag_uses_ctes(source="tag_change", at=tweet.created_at)
-    sql = TWEET_CREATE_SQL.format(hashtag_uses=hashtag_sql)
+    effects_sql, effects_params = effects.create_statement_ctes(tweet=tweet, tweet_cte="tweet", tags_cte="tag_change")
+    sql = TWEET_CREATE_SQL.format(effects_ctes=effects_sql)
     with prepared_cursor() as cursor:
         for _attempt in range(3):
-            cursor.execute(sql, params | hashtag_params)
+            cursor.execute(sql, params | effects_params)
             if cursor.fetchone() is not None:
                 return
     raise Conflict("The tweet's content could not be stored; retry the request.")
 
 
-def _tweet_insert_orm(tweet: Tweet, *, tags: list[str], idempotency_key: str | None, request_hash: str = "") -> None:
+def _tweet_insert_orm(
+    tweet: Tweet, *, tags: list[str], idempotency_key: str | None, request_hash: str = "", effects: TweetEffects
+) -> None:
     """The same rows as TWEET_CREATE_SQL, one ORM write at a time (SQLite)."""
     content_store(text=tweet.content.text)
     tweet._history_user = tweet.author
@@ -388,32 +399,21 @@ def _tweet_insert_orm(tweet: Tweet, *, tags: list[str], idempotency_key: str | N
     TweetHashtag.objects.bulk_create(
         [TweetHashtag(tweet=tweet, tag=tag, created_at=tweet.created_at) for tag in tags], ignore_conflicts=True
     )
-    if tweet.published_at is not None:
-        lifecycle_schedule(tweet_id=tweet.id, published_at=tweet.published_at)
-    if tags:
-        hashtag_uses_changed(added=tags, removed=[], at=tweet.created_at)
+    effects.created(tweet=tweet, tags=tags)
 
 
-def _on_published(tweet: Tweet, text: str) -> None:
-    """A draft went public: its tags, its lifecycle schedule, its parent's count."""
-    _hashtags_sync(tweet, text)
-    lifecycle_schedule(tweet_id=tweet.id, published_at=tweet.published_at)
-    engagement_tweet_visibility_changed(
-        tweet_id=tweet.id, in_reply_to_id=tweet.in_reply_to_id, quote_of_id=tweet.quote_of_id, delta=+1
-    )
+def _on_published(tweet: Tweet, text: str, effects: TweetEffects) -> None:
+    """A draft went public: its tags, what other apps do on publication, its parent's count."""
+    _hashtags_sync(tweet, text, effects)
+    effects.published(tweet=tweet)
+    effects.visibility_changed(tweet=tweet, delta=+1)
 
 
 # --- edit, rollback, publish ----------------------------------------------------------
-def edit_deadline(tweet: Tweet):
-    if tweet.published_at is None:
-        return None
-    return tweet.published_at + timedelta(seconds=settings.NEXUS_EDIT_WINDOW_SECONDS)
-
-
 def _check_edit_allowed(tweet: Tweet) -> None:
     if tweet.state == TweetState.DRAFT:
         return  # drafts are freely editable until published
-    if tweet.tier != Tier.HOT or timezone.now() > edit_deadline(tweet):
+    if tweet.tier != Tier.HOT or timezone.now() > edit_deadline(tweet.published_at):
         raise Conflict("The edit window of this tweet has closed.", code="edit_window_closed")
     if tweet.version - (tweet.published_version or 1) >= settings.NEXUS_MAX_EDITS:
         raise Conflict(f"This tweet was already edited {settings.NEXUS_MAX_EDITS} times.", code="edit_limit_reached")
@@ -438,6 +438,7 @@ def tweet_edit(
     text: str | None = None,
     media_ids: list[int] | None = None,
     if_match_version: int | None = None,
+    effects: TweetEffects,
 ) -> tuple[Tweet, bool]:
     """Apply a new version of text and/or media. Returns (tweet, changed)."""
     tweet = _lock_tweet(tweet_id, actor=actor)
@@ -448,11 +449,13 @@ def tweet_edit(
     new_text = _validated_text(new_text, has_media=bool(new_media))
     if media_ids is not None and new_media != tweet.media_ids:
         media_check_attachable(owner_id=actor.pk, media_ids=new_media)
-    return _new_version(tweet, actor=actor, text=new_text, media_ids=new_media)
+    return _new_version(tweet, actor=actor, text=new_text, media_ids=new_media, effects=effects)
 
 
 @transaction.atomic
-def tweet_rollback(*, tweet_id: int, actor, version: int, if_match_version: int | None = None) -> tuple[Tweet, bool]:
+def tweet_rollback(
+    *, tweet_id: int, actor, version: int, if_match_version: int | None = None, effects: TweetEffects
+) -> tuple[Tweet, bool]:
     """A new version whose content equals `version` (history is never rewritten)."""
     tweet = _lock_tweet(tweet_id, actor=actor)
     _check_if_match(tweet, if_match_version)
@@ -460,11 +463,18 @@ def tweet_rollback(*, tweet_id: int, actor, version: int, if_match_version: int 
     target = TweetVersion.objects.filter(tweet=tweet, version=version).select_related("content").first()
     if target is None:
         raise ValidationError({"version": [f"Tweet has no version {version}."]})
-    return _new_version(tweet, actor=actor, text=target.content.text, media_ids=list(target.media_ids))
+    return _new_version(tweet, actor=actor, text=target.content.text, media_ids=list(target.media_ids), effects=effects)
 
 
 def _new_version(
-    tweet: Tweet, *, actor, text: str, media_ids: list[int], check_window: bool = True, reason: str | None = None
+    tweet: Tweet,
+    *,
+    actor,
+    text: str,
+    media_ids: list[int],
+    effects: TweetEffects,
+    check_window: bool = True,
+    reason: str | None = None,
 ) -> tuple[Tweet, bool]:
     new_hash = content_hash(text)
     if new_hash == tweet.content_id and media_ids == list(tweet.media_ids):
@@ -487,14 +497,14 @@ def _new_version(
         tweet=tweet, version=tweet.version, content=content, media_ids=media_ids, created_at=now, created_by=actor
     )
     if tweet.state != TweetState.DRAFT:
-        _hashtags_sync(tweet, text)
+        _hashtags_sync(tweet, text, effects)
         event_record(type=EventType.EDITED, tweet=tweet)
     _invalidate_after_commit(tweet.id)
     return tweet, True
 
 
 @transaction.atomic
-def tweet_publish(*, tweet_id: int, actor) -> Tweet:
+def tweet_publish(*, tweet_id: int, actor, effects: TweetEffects) -> Tweet:
     tweet = _lock_tweet(tweet_id, actor=actor)
     if tweet.state != TweetState.DRAFT:
         raise Conflict("Only a draft can be published.", code="not_a_draft")
@@ -504,7 +514,7 @@ def tweet_publish(*, tweet_id: int, actor) -> Tweet:
     tweet.published_version = tweet.version
     _save(tweet, actor=actor, fields=["state", "published_at", "published_version"])
     event_record(type=EventType.PUBLISHED, tweet=tweet)
-    _on_published(tweet, tweet.content.text)
+    _on_published(tweet, tweet.content.text, effects)
     _invalidate_after_commit(tweet.id)
     return tweet
 
@@ -537,28 +547,26 @@ def _media_release(tweet: Tweet) -> None:
     media_withdraw(media_ids=sorted(candidates - still_shown))
 
 
-def _went_away(tweet: Tweet) -> None:
-    _hashtags_sync(tweet, None)
+def _went_away(tweet: Tweet, effects: TweetEffects) -> None:
+    _hashtags_sync(tweet, None, effects)
     _media_release(tweet)
     if tweet.state != TweetState.DRAFT:
-        engagement_tweet_visibility_changed(
-            tweet_id=tweet.id, in_reply_to_id=tweet.in_reply_to_id, quote_of_id=tweet.quote_of_id, delta=-1
-        )
+        effects.visibility_changed(tweet=tweet, delta=-1)
     _invalidate_after_commit(tweet.id)
 
 
 @transaction.atomic
-def tweet_delete(*, tweet_id: int, actor) -> None:
+def tweet_delete(*, tweet_id: int, actor, effects: TweetEffects) -> None:
     """Soft delete by the author: 404 for everyone after, row and history kept."""
     tweet = _lock_tweet(tweet_id, actor=actor)
     tweet.deleted_at = timezone.now()
     _save(tweet, actor=actor, fields=["deleted_at"], reason="deleted by author")
     event_record(type=EventType.DELETED, tweet=tweet)
-    _went_away(tweet)
+    _went_away(tweet, effects)
 
 
 def _lock_for_moderation(tweet_id: int) -> Tweet:
-    tweet = Tweet.objects.select_for_update().filter(pk=tweet_id).first()
+    tweet = tweet_lock(tweet_id)
     if tweet is None:
         raise NotFound("No such tweet.")
     return tweet
@@ -577,7 +585,7 @@ def _reason_required(reason: str) -> str:
 
 
 @transaction.atomic
-def tweet_remove(*, tweet_id: int, moderator, reason: str) -> Tweet:
+def tweet_remove(*, tweet_id: int, moderator, reason: str, effects: TweetEffects) -> Tweet:
     """Moderator removal: 404 in the API at once; audited with the reason."""
     reason = _reason_required(reason)
     tweet = _lock_for_moderation(tweet_id)
@@ -590,12 +598,12 @@ def tweet_remove(*, tweet_id: int, moderator, reason: str) -> Tweet:
     event_record(type=EventType.REMOVED, tweet=tweet, data={"reason": reason, "moderator_id": moderator.pk})
     _moderation_record(tweet, moderator=moderator, kind=ModerationKind.REMOVED, reason=reason)
     if was_visible:
-        _went_away(tweet)
+        _went_away(tweet, effects)
     return tweet
 
 
 @transaction.atomic
-def tweet_restore(*, tweet_id: int, moderator, reason: str) -> Tweet:
+def tweet_restore(*, tweet_id: int, moderator, reason: str, effects: TweetEffects) -> Tweet:
     reason = _reason_required(reason)
     tweet = _lock_for_moderation(tweet_id)
     if tweet.removed_at is None:
@@ -609,12 +617,10 @@ def tweet_restore(*, tweet_id: int, moderator, reason: str) -> Tweet:
         media_reinstate(media_ids=sorted(_media_of(tweet)))
     if tweet.deleted_at is None and tweet.state != TweetState.DRAFT:
         if tweet.tier == Tier.HOT:
-            _hashtags_sync(tweet, tweet.content.text)
+            _hashtags_sync(tweet, tweet.content.text, effects)
         elif tweet.tier == Tier.WARM:  # still searchable: its tags come back from the archive
-            _hashtags_sync(tweet, archived_record(tweet)["text"])
-        engagement_tweet_visibility_changed(
-            tweet_id=tweet.id, in_reply_to_id=tweet.in_reply_to_id, quote_of_id=tweet.quote_of_id, delta=+1
-        )
+            _hashtags_sync(tweet, effects.archived_text(tweet=tweet), effects)
+        effects.visibility_changed(tweet=tweet, delta=+1)
     _invalidate_after_commit(tweet.id)
     return tweet
 
@@ -627,7 +633,7 @@ def idempotency_keys_purge() -> int:
 
 
 @transaction.atomic
-def tweet_revert(*, tweet_id: int, moderator, version: int, reason: str) -> tuple[Tweet, bool]:
+def tweet_revert(*, tweet_id: int, moderator, version: int, reason: str, effects: TweetEffects) -> tuple[Tweet, bool]:
     """A moderator's revert: a new version whose content equals `version`, like
     the author's rollback but not bound by the edit window or limit. Audited
     (history reason, outbox `tweet.edited`, ModerationAction). Returns
@@ -645,6 +651,7 @@ def tweet_revert(*, tweet_id: int, moderator, version: int, reason: str) -> tupl
         actor=moderator,
         text=target.content.text,
         media_ids=list(target.media_ids),
+        effects=effects,
         check_window=False,
         reason=f"reverted to v{version}: {reason}",
     )

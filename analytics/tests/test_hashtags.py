@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from analytics import selectors, services
 from analytics.models import HashtagHour, HashtagStat
-from tweets.services import tweet_remove, tweet_restore
+from api.services import tweet_remove, tweet_restore
 
 pytestmark = pytest.mark.django_db
 

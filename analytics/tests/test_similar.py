@@ -11,11 +11,11 @@ from django.db import connection
 
 from analytics import services
 from analytics.models import EngagementVector, FeedCursor
+from api.services import tweet_remove, tweet_restore
 from engagement.services import counters_flush
 from lifecycle.models import Target
 from lifecycle.services import tweet_migrate
 from tweets.models import Tier, Tweet
-from tweets.services import tweet_remove, tweet_restore
 from tweets.tests.factories import make_tweet
 
 pytestmark = pytest.mark.django_db

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 
+from api.services import tweet_delete
 from engagement import counters
 from engagement.models import Like, TweetCounters
-from tweets.services import tweet_delete
 from tweets.tests.factories import make_tweet
 
 pytestmark = pytest.mark.django_db

@@ -11,11 +11,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from api.services import tweet_edit, tweet_remove
 from lifecycle import services
 from lifecycle.models import LifecycleTask
 from lifecycle.selectors import archive_document, tweet_history
 from tweets.models import Tweet
-from tweets.services import tweet_edit, tweet_remove
 from tweets.tests.factories import make_tweet
 
 pytestmark = pytest.mark.django_db(transaction=True)

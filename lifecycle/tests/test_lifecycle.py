@@ -9,6 +9,7 @@ from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.utils import timezone
 
+from api.services import tweet_remove
 from lifecycle import services
 from lifecycle.archive import archive_key, tweet_archive_key
 from lifecycle.models import LifecycleTask, Target
@@ -16,7 +17,6 @@ from lifecycle.selectors import archive_document, queue_backlog, tier_counts
 from lifecycle.tasks import lifecycle_dispatch
 from tweets import cache as tweet_cache
 from tweets.models import EventType, OutboxEvent, Tweet, TweetContent, TweetHashtag, TweetVersion
-from tweets.services import tweet_remove
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

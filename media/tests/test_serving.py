@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from api import services as tweet_services
 from media.tests import factories
-from tweets import services as tweet_services
 
 pytestmark = pytest.mark.django_db
 

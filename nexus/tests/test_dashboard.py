@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from nexus import dashboard
+from api import dashboard
 from tweets.models import Tweet
 from tweets.tests.factories import make_tweet
 
@@ -77,7 +77,7 @@ def test_a_failing_source_says_not_available_and_the_rest_renders(staff_client, 
     def broken(**kwargs):
         raise ConnectionError("redis is down")
 
-    monkeypatch.setattr("engagement.selectors.trending_get", broken)
+    monkeypatch.setattr("api.selectors.trending_get", broken)
     response = staff_client.get("/ops/")
     assert response.status_code == 200
     page = response.content.decode()

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
+from api.services import tweet_create
 from tweets.models import Tweet
-from tweets.services import tweet_create
 
 
 def make_tweet(author, text: str = "hello world", **kwargs) -> Tweet:

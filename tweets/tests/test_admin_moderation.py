@@ -13,9 +13,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from api.services import tweet_edit, tweet_remove, tweet_revert
 from media.tests.factories import jpeg_bytes
 from tweets.models import ModerationAction, OutboxEvent, Tweet
-from tweets.services import tweet_edit, tweet_remove, tweet_revert
 from tweets.tests.factories import make_tweet
 
 CHANGELIST = "/admin/tweets/tweet/"

@@ -204,6 +204,7 @@ def test_the_one_statement_create_writes_what_the_orm_path_writes(user, draft):
     from django.db import transaction
 
     from analytics.models import HashtagStat
+    from api.effects import TWEET_EFFECTS
     from tweets import services
 
     parent = make_tweet(user, "parent")
@@ -223,7 +224,9 @@ def test_the_one_statement_create_writes_what_the_orm_path_writes(user, draft):
         )
         tags = [] if draft else services.hashtags_extract(tweet.content.text)
         with transaction.atomic():
-            getattr(services, f"_tweet_insert_{path}")(tweet, tags=tags, idempotency_key=f"key-{path}")
+            getattr(services, f"_tweet_insert_{path}")(
+                tweet, tags=tags, idempotency_key=f"key-{path}", effects=TWEET_EFFECTS
+            )
         written[path] = _rows_written(tweet.id)
         for k in written[path]["keys"]:
             k.remove(("key", f"key-{path}"))

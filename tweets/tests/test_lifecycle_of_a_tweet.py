@@ -2,8 +2,8 @@
 
 import pytest
 
+from api.services import tweet_remove, tweet_restore
 from tweets.models import OutboxEvent, Tweet
-from tweets.services import tweet_remove, tweet_restore
 from tweets.tests.factories import make_tweet
 
 pytestmark = pytest.mark.django_db

@@ -2,8 +2,8 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 
+from api.services import tweet_delete, tweet_remove
 from tweets.cache import tweet_cache_key
-from tweets.services import tweet_delete, tweet_remove
 from tweets.tests.factories import make_tweet
 
 pytestmark = pytest.mark.django_db

@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from api import selectors
 from engagement import selectors as engagement_selectors
 from lifecycle import selectors as lifecycle_selectors
 from media import selectors as media_selectors
@@ -136,7 +137,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "flush_lag": _section(engagement_selectors.counters_flush_lag),
         "media_failures": _section(media_selectors.media_failures_since, since=now - MEDIA_FAILURE_WINDOW),
         "trending": _section(
-            engagement_selectors.trending_get,
+            selectors.trending_get,
             window_seconds=TRENDING_WINDOW_SECONDS,
             limit=TRENDING_LIMIT,
             user=request.user,

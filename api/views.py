@@ -1,4 +1,6 @@
-"""Thin HTTP layer: parse, call a service or selector, render."""
+"""Thin HTTP layer for everything that returns tweets: parse, call a use-case
+(api.services) or a read (api.selectors), render. Ids arrive parsed by the
+`snowflake` path converter (nexus.converters)."""
 
 from __future__ import annotations
 
@@ -12,13 +14,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from analytics.serializers import SimilarOutput, SimilarQuery
+from api import selectors, services
+from engagement.serializers import TrendingOutput, TrendingQuery
 from nexus.pagination import keyset_page, page_size_from
 from nexus.roles import user_can_read_events
 from nexus.schema import ErrorOutput
-from tweets import selectors, services
+from nexus.snowflake import id_parse
 from tweets.models import Tweet, TweetState
 from tweets.outbox import events_after
 from tweets.search import search_queryset
+from tweets.selectors import etag_version, tweet_etag
 from tweets.serializers import (
     EventPageOutput,
     RollbackInput,
@@ -35,12 +41,6 @@ MAX_IDEMPOTENCY_KEY = 255
 ERRORS = {400: ErrorOutput, 401: ErrorOutput, 403: ErrorOutput, 404: ErrorOutput}
 
 
-def parse_tweet_id(raw: str) -> int:
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 19) or int(raw) >= 1 << 63:
-        raise NotFound("No such tweet.")
-    return int(raw)
-
-
 def _tweet_or_404(tweet_id: int, user) -> dict:
     tweet = selectors.tweet_get(tweet_id=tweet_id, user=user)
     if tweet is None:
@@ -52,13 +52,13 @@ def _if_match_version(request: Request) -> int | None:
     header = request.headers.get("If-Match")
     if not header or header.strip() == "*":
         return None
-    version = selectors.etag_version(header.split(",")[0])
+    version = etag_version(header.split(",")[0])
     # An ETag we never issued cannot match the current one.
     return version if version is not None else -1
 
 
 def _tweet_response(tweet: dict, status_code: int = status.HTTP_200_OK) -> Response:
-    return Response(tweet, status=status_code, headers={"ETag": selectors.tweet_etag(tweet)})
+    return Response(tweet, status=status_code, headers={"ETag": tweet_etag(tweet)})
 
 
 def _page_of_tweets(request: Request, queryset) -> Response:
@@ -85,10 +85,11 @@ class TweetCollectionView(APIView):
             raise ValidationError({"ids": ["Pass at least one id."]})
         if len(parts) > MAX_BATCH_IDS:
             raise ValidationError({"ids": [f"At most {MAX_BATCH_IDS} ids per request."]})
-        bad = [p for p in parts if not (p.isascii() and p.isdigit() and len(p) <= 19 and int(p) < 1 << 63)]
+        ids = [id_parse(p) for p in parts]
+        bad = [p for p, parsed in zip(parts, ids, strict=True) if parsed is None]
         if bad:
             raise ValidationError({"ids": [f"Not tweet ids: {', '.join(bad[:5])}."]})
-        tweets = selectors.tweets_get_many(tweet_ids=[int(p) for p in parts], user=request.user)
+        tweets = selectors.tweets_get_many(tweet_ids=ids, user=request.user)
         return Response({"results": tweets})
 
     @extend_schema(
@@ -119,9 +120,9 @@ class TweetCollectionView(APIView):
 
 class TweetDetailView(APIView):
     @extend_schema(responses={200: TweetOutput, 304: None, 404: ErrorOutput}, summary="Get a tweet (ETag / 304)")
-    def get(self, request: Request, tweet_id: str) -> Response:
-        tweet = _tweet_or_404(parse_tweet_id(tweet_id), request.user)
-        etag = selectors.tweet_etag(tweet)
+    def get(self, request: Request, tweet_id: int) -> Response:
+        tweet = _tweet_or_404(tweet_id, request.user)
+        etag = tweet_etag(tweet)
         if_none_match = request.headers.get("If-None-Match", "")
         if etag in [t.strip() for t in if_none_match.split(",")] or if_none_match.strip() == "*":
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
@@ -133,11 +134,11 @@ class TweetDetailView(APIView):
         responses={200: TweetOutput, **ERRORS, 409: ErrorOutput, 412: ErrorOutput},
         summary="Edit a tweet (new version)",
     )
-    def patch(self, request: Request, tweet_id: str) -> Response:
+    def patch(self, request: Request, tweet_id: int) -> Response:
         data = TweetEditInput(data=request.data)
         data.is_valid(raise_exception=True)
         tweet, _ = services.tweet_edit(
-            tweet_id=parse_tweet_id(tweet_id),
+            tweet_id=tweet_id,
             actor=request.user,
             if_match_version=_if_match_version(request),
             **data.validated_data,
@@ -145,15 +146,15 @@ class TweetDetailView(APIView):
         return _tweet_response(selectors.tweet_render_written(tweet))
 
     @extend_schema(responses={204: None, **ERRORS}, summary="Delete a tweet (soft)")
-    def delete(self, request: Request, tweet_id: str) -> Response:
-        services.tweet_delete(tweet_id=parse_tweet_id(tweet_id), actor=request.user)
+    def delete(self, request: Request, tweet_id: int) -> Response:
+        services.tweet_delete(tweet_id=tweet_id, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class TweetVersionsView(APIView):
     @extend_schema(responses={200: VersionListOutput, 404: ErrorOutput}, summary="All versions, oldest first")
-    def get(self, request: Request, tweet_id: str) -> Response:
-        versions = selectors.tweet_versions(tweet_id=parse_tweet_id(tweet_id), user=request.user)
+    def get(self, request: Request, tweet_id: int) -> Response:
+        versions = selectors.tweet_versions(tweet_id=tweet_id, user=request.user)
         if versions is None:
             raise NotFound("No such tweet.")
         return Response({"results": versions})
@@ -165,11 +166,11 @@ class TweetRollbackView(APIView):
         responses={200: TweetOutput, **ERRORS, 409: ErrorOutput, 412: ErrorOutput},
         summary="Roll back to an earlier version (as a new version)",
     )
-    def post(self, request: Request, tweet_id: str) -> Response:
+    def post(self, request: Request, tweet_id: int) -> Response:
         data = RollbackInput(data=request.data)
         data.is_valid(raise_exception=True)
         tweet, _ = services.tweet_rollback(
-            tweet_id=parse_tweet_id(tweet_id),
+            tweet_id=tweet_id,
             actor=request.user,
             version=data.validated_data["version"],
             if_match_version=_if_match_version(request),
@@ -179,8 +180,8 @@ class TweetRollbackView(APIView):
 
 class TweetPublishView(APIView):
     @extend_schema(request=None, responses={200: TweetOutput, **ERRORS, 409: ErrorOutput}, summary="Publish a draft")
-    def post(self, request: Request, tweet_id: str) -> Response:
-        tweet = services.tweet_publish(tweet_id=parse_tweet_id(tweet_id), actor=request.user)
+    def post(self, request: Request, tweet_id: int) -> Response:
+        tweet = services.tweet_publish(tweet_id=tweet_id, actor=request.user)
         return _tweet_response(selectors.tweet_render_written(tweet))
 
 
@@ -240,3 +241,33 @@ class EventFeedView(APIView):
         limit = page_size_from(request, default=100)
         results, next_cursor = events_after(after=request.query_params.get("after"), limit=limit)
         return Response({"results": results, "next_cursor": next_cursor})
+
+
+class TrendingView(APIView):
+    @extend_schema(
+        parameters=[TrendingQuery],
+        responses={200: TrendingOutput, 400: ErrorOutput},
+        summary="Tweets ranked by weighted engagement per minute in the window",
+    )
+    def get(self, request: Request) -> Response:
+        query = TrendingQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        results = selectors.trending_get(
+            window_seconds=query.validated_data["window"], limit=query.validated_data["limit"], user=request.user
+        )
+        return Response({"results": results})
+
+
+class SimilarView(APIView):
+    @extend_schema(
+        parameters=[SimilarQuery],
+        responses={200: SimilarOutput, 400: ErrorOutput, 404: ErrorOutput},
+        summary="Published hot and warm tweets with the nearest engagement vector, nearest first",
+    )
+    def get(self, request: Request, tweet_id: int) -> Response:
+        query = SimilarQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        results = selectors.tweet_similar(tweet_id=tweet_id, user=request.user, limit=query.validated_data["limit"])
+        if results is None:
+            raise NotFound("No such tweet.")
+        return Response({"results": results})

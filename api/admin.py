@@ -1,7 +1,7 @@
 """The moderators' admin for tweets (SPEC section 8).
 
-Everything that changes a tweet goes through tweets.services (the same
-functions the API uses): remove / restore / revert are audited there with a
+Everything that changes a tweet goes through api.services (the same
+use-cases the API uses): remove / restore / revert are audited there with a
 simple-history reason, an outbox event and a ModerationAction row. The admin
 only renders forms, calls a service and reports with message_user.
 
@@ -15,6 +15,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.postgres.search import SearchQuery
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import QuerySet
@@ -26,8 +27,13 @@ from django.utils.html import format_html, format_html_join
 from rest_framework.exceptions import APIException
 from simple_history.admin import SimpleHistoryAdmin
 
-from tweets import services
+from api import services
+from engagement.selectors import metrics_for_many
+from lifecycle.selectors import archive_document, tweet_history
+from media.admin import thumbnail_html
+from media.selectors import media_thumbnail_urls
 from tweets.models import ModerationAction, Tier, Tweet, TweetVersion
+from tweets.services import SEARCH_CONFIG
 
 TEXT_PREVIEW_CHARS = 80
 
@@ -38,8 +44,6 @@ def tweet_admin_record(tweet: Tweet) -> dict:
     if tweet.tier == Tier.HOT:
         return {"text": tweet.content.text if tweet.content_id else "", "media_ids": list(tweet.media_ids)}
     try:
-        from lifecycle.selectors import archive_document
-
         record = archive_document(tweet)["record"]
     except Exception as exc:  # an unreachable store must not break the moderator's page
         return {"text": f"(archive not readable: {exc})", "media_ids": []}
@@ -60,8 +64,6 @@ def tweet_admin_versions(tweet: Tweet) -> list[dict]:
             }
             for v in rows
         ]
-    from lifecycle.selectors import archive_document
-
     document = archive_document(tweet)
     authors = document.get("version_authors", {})
     return [{**v, "created_by": f"user {authors.get(str(v['version']), '?')}"} for v in document["versions"]]
@@ -250,11 +252,6 @@ class TweetAdmin(SimpleHistoryAdmin):
         media_ids = tweet_admin_record(obj)["media_ids"]
         if not media_ids:
             return "—"
-        try:
-            from media.admin import thumbnail_html
-            from media.selectors import media_thumbnail_urls
-        except ImportError:
-            return "media thumbnails: not available"
         urls = media_thumbnail_urls(media_ids)
         return format_html_join(
             " ",
@@ -265,8 +262,6 @@ class TweetAdmin(SimpleHistoryAdmin):
     @admin.display(description="engagement")
     def engagement(self, obj: Tweet) -> str:
         try:
-            from engagement.selectors import metrics_for_many
-
             counts = metrics_for_many([obj.id]).get(obj.id)
         except Exception as exc:  # Redis down: the page still renders
             return f"not available ({exc.__class__.__name__})"
@@ -292,10 +287,8 @@ class TweetAdmin(SimpleHistoryAdmin):
         if term.startswith("@") or term.startswith("from:"):
             return queryset.filter(author__username=term.split(":", 1)[-1].lstrip("@")), False
         if connection.vendor == "postgresql":
-            from django.contrib.postgres.search import SearchQuery
-
             # The GIN-indexed search vector instead of a LIKE scan over every row.
-            return queryset.filter(search_vector=SearchQuery(term, config=services.SEARCH_CONFIG)), False
+            return queryset.filter(search_vector=SearchQuery(term, config=SEARCH_CONFIG)), False
         return queryset.filter(content__text__icontains=term), False
 
     # --- permissions: rows are never added or deleted here; history is read-only ---
@@ -471,8 +464,6 @@ class TweetAdmin(SimpleHistoryAdmin):
 
 def _history(tweet: Tweet) -> list:
     """Newest 50 history rows; an archived tweet's older rows come from its archive."""
-    from lifecycle.selectors import tweet_history
-
     return tweet_history(tweet, limit=50)
 
 
