@@ -8,6 +8,7 @@ answer — a hanging server; killing it makes connections be refused.
 
 from __future__ import annotations
 
+import contextlib
 import selectors
 import socket
 import sys
@@ -22,10 +23,8 @@ def pipe(src: socket.socket, dst: socket.socket) -> None:
         pass
     finally:
         for s in (src, dst):
-            try:
+            with contextlib.suppress(OSError):
                 s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             s.close()
 
 
