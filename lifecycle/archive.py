@@ -15,17 +15,18 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import models
 from django.utils.dateparse import parse_datetime
-from rest_framework import status
-from rest_framework.exceptions import APIException
+
+from nexus.breaker import DependencyUnavailable
 
 FORMAT = 1
 ZSTD_LEVEL = 9
 
 
-class ArchiveUnavailable(APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "The archive of this tweet cannot be read right now; retry shortly."
-    default_code = "archive_unavailable"
+class ArchiveUnavailable(DependencyUnavailable):
+    """The archive cannot be read now: 503 JSON with Retry-After (nexus.faults)."""
+
+    def __init__(self) -> None:
+        super().__init__("storage", retry_after=round(settings.NEXUS_BREAKER_RESET_SECONDS))
 
 
 def archive_key(tweet_id: int, tier: str) -> str:

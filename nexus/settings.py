@@ -368,6 +368,9 @@ NEXUS_MAX_URL_BYTES = env_int("NEXUS_MAX_URL_BYTES", 4096)
 # Consecutive failures that open a dependency's breaker, and how long it stays open.
 NEXUS_BREAKER_THRESHOLD = env_int("NEXUS_BREAKER_THRESHOLD", 3)
 NEXUS_BREAKER_RESET_SECONDS = env_float("NEXUS_BREAKER_RESET_SECONDS", 5.0)
+# Object-store calls in flight at once per process (a bulkhead: a hanging store
+# holds at most this many web threads; keep it below gunicorn's --threads).
+NEXUS_BREAKER_MAX_CONCURRENT = {"storage": env_int("NEXUS_STORAGE_MAX_CONCURRENCY", 2)}
 # /readyz: every check together answers within this many seconds.
 NEXUS_READYZ_TIMEOUT_SECONDS = env_float("NEXUS_READYZ_TIMEOUT_SECONDS", 1.5)
 # Bearer token that shows /readyz details (errors, addresses) to a monitor; staff see them too.
