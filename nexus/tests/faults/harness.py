@@ -88,6 +88,7 @@ class Proc:
         self.signal(signal.SIGKILL)
         if self.popen is not None:
             self.popen.wait(10)
+        self.killed = True
 
     def stop(self) -> None:
         if self.popen is None:
@@ -237,6 +238,15 @@ class Stack:
         self.workers.append(worker)
         assert wait_for(lambda: " ready" in worker.log.read_text(errors="replace"), 60), worker.tail()
         return worker
+
+    def supervise(self) -> int:
+        """What a process supervisor (compose's restart policy) does: replace
+        workers that exited. Returns how many were restarted."""
+        dead = [w for w in self.workers if not w.alive and not getattr(w, "killed", False)]
+        for worker in dead:
+            worker.killed = True  # type: ignore[attr-defined] - replaced once
+            self.start_worker()
+        return len(dead)
 
     def manage(self, *args: str, extra_env: dict[str, str] | None = None) -> str:
         result = subprocess.run(
