@@ -12,7 +12,7 @@ from django.core.files.storage import default_storage
 # The public prefix: variants only (EXIF-free renders). Originals keep their
 # metadata (GPS included), so they live under the private prefix with the
 # archives; README "Object storage" lists what may be public.
-KEY_ROOT = "media"
+KEY_ROOT = settings.NEXUS_PUBLIC_PREFIX
 ORIGINALS_ROOT = f"{settings.NEXUS_PRIVATE_PREFIX}/originals"
 VARIANT_NAMES = ("thumb", "small", "medium", "large")
 VARIANT_KEY_RE = re.compile(

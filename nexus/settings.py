@@ -356,9 +356,14 @@ NEXUS_LIFECYCLE_BATCH_SIZE = env_int("NEXUS_LIFECYCLE_BATCH_SIZE", 500)
 NEXUS_LIFECYCLE_MAX_BATCHES = env_int("NEXUS_LIFECYCLE_MAX_BATCHES", 20)
 NEXUS_LIFECYCLE_LEASE_SECONDS = env_int("NEXUS_LIFECYCLE_LEASE_SECONDS", 600)
 # Object-store layout (README "Object storage"): media/ holds the public
-# variants only; private/ (originals with their EXIF, archives) is never served.
+# variants and nothing else; every other prefix is private — originals (with
+# their EXIF) under private/, the archives under NEXUS_ARCHIVE_PREFIX (its
+# default is kept: archive keys derive from it, so changing it strands them).
+NEXUS_PUBLIC_PREFIX = "media"
 NEXUS_PRIVATE_PREFIX = "private"
-NEXUS_ARCHIVE_PREFIX = env_str("NEXUS_ARCHIVE_PREFIX", f"{NEXUS_PRIVATE_PREFIX}/archive") or "private/archive"
+NEXUS_ARCHIVE_PREFIX = env_str("NEXUS_ARCHIVE_PREFIX", "archive") or "archive"
+if NEXUS_ARCHIVE_PREFIX.strip("/").split("/")[0] == NEXUS_PUBLIC_PREFIX:
+    raise ImproperlyConfigured(f"NEXUS_ARCHIVE_PREFIX must not be under the public prefix {NEXUS_PUBLIC_PREFIX}/")
 NEXUS_ARCHIVE_CACHE_SECONDS = env_int("NEXUS_ARCHIVE_CACHE_SECONDS", 3600)
 # Outbox events older than this are purged (a feed consumer lagging more must resync).
 NEXUS_OUTBOX_RETENTION_HOURS = env_int("NEXUS_OUTBOX_RETENTION_HOURS", 168)
