@@ -11,10 +11,9 @@ engagement, analytics and the lifecycle in. Tests may pass their own.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-if TYPE_CHECKING:  # annotations only: the model module imports nothing from here
-    from tweets.models import Tweet
+from tweets.models import Tweet
 
 
 class TweetEffects(Protocol):
