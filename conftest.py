@@ -152,6 +152,21 @@ def browser(tmp_path):
 
 
 @pytest.fixture
+def wsgi_keeps_the_test_connection():
+    """For tests that call the real WSGI handler (schemathesis' from_wsgi): it
+    closes connections after each request, and the test transaction must
+    survive, as Django's own test client arranges."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
 def redis_round_trips(monkeypatch) -> list:
     """Records every payload redis-py sends to the real server from now on:
     one entry per round trip (a pipeline is sent as one)."""

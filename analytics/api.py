@@ -21,7 +21,7 @@ from nexus.schema import ErrorOutput
 class HashtagTrendingView(APIView):
     @extend_schema(
         parameters=[TrendingHashtagsQuery],
-        responses={200: TrendingHashtagsOutput, 400: ErrorOutput},
+        responses=TrendingHashtagsOutput,
         summary="Hashtags ranked by growth in the last hour against the day before",
     )
     def get(self, request: Request) -> Response:
@@ -40,7 +40,7 @@ class HashtagView(APIView):
                 description="One hashtag, with or without its leading '#' (URL-encoded as %23); any case",
             )
         ],
-        responses={200: HashtagOutput, 400: ErrorOutput, 404: ErrorOutput},
+        responses={200: HashtagOutput, 400: ErrorOutput},  # 400: not one hashtag
         summary="A hashtag's tweet count, last use and uses per hour over the last 24 h",
     )
     def get(self, request: Request, tag: str) -> Response:

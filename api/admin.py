@@ -24,7 +24,6 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from rest_framework.exceptions import APIException
 from simple_history.admin import SimpleHistoryAdmin
 
 from api import services
@@ -32,6 +31,7 @@ from engagement.selectors import metrics_for_many
 from lifecycle.selectors import archive_document, tweet_history
 from media.admin import thumbnail_html
 from media.selectors import media_thumbnail_urls
+from nexus.errors import NexusError
 from tweets.models import ModerationAction, Tier, Tweet, TweetVersion
 from tweets.services import SEARCH_CONFIG
 
@@ -76,11 +76,10 @@ def text_diff_html(old: str, new: str, *, old_label: str, new_label: str) -> str
     )
 
 
-def _error_text(exc: APIException) -> str:
-    detail = exc.detail
-    if isinstance(detail, dict):
-        return "; ".join(f"{k}: {' '.join(map(str, v if isinstance(v, list) else [v]))}" for k, v in detail.items())
-    return str(detail)
+def _error_text(exc: NexusError) -> str:
+    if exc.fields:
+        return "; ".join(f"{name}: {' '.join(messages)}" for name, messages in exc.fields.items())
+    return exc.detail
 
 
 # --- list filters ---------------------------------------------------------------------------------
@@ -354,7 +353,7 @@ class TweetAdmin(SimpleHistoryAdmin):
             try:
                 service(tweet_id=tweet_id, moderator=request.user, reason=reason)
                 done += 1
-            except APIException as exc:
+            except NexusError as exc:
                 self.message_user(request, f"Tweet {tweet_id}: {_error_text(exc)}", messages.ERROR)
         return done
 
@@ -450,7 +449,7 @@ class TweetAdmin(SimpleHistoryAdmin):
             reverted, changed = services.tweet_revert(
                 tweet_id=tweet.pk, moderator=request.user, version=version, reason=reason
             )
-        except APIException as exc:
+        except NexusError as exc:
             self.message_user(request, f"Not reverted: {_error_text(exc)}", messages.ERROR)
         else:
             if changed:

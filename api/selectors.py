@@ -14,6 +14,12 @@ from tweets import cache as tweet_cache
 from tweets.models import Tier, Tweet, record_visible_to
 from tweets.selectors import hot_versions, tweet_record_build
 from tweets.selectors import tweet_records_get_many as _tweet_records_get_many
+from tweets.serializers import TweetOutput
+
+# The tweet JSON is rendered by the serializer the schema is generated from
+# (its fields are never built: to_representation is a plain dict).
+TWEET_OUTPUT = TweetOutput()
+ZERO_METRICS = dict.fromkeys(METRICS, 0)
 
 
 def tweet_records_get_many(tweet_ids, *, cached: dict[int, dict] | None = None) -> dict[int, dict]:
@@ -29,30 +35,7 @@ def tweets_render(
     if metrics is None:
         metrics = {} if zero_metrics else metrics_for_many([r["id"] for r in records])
     media = media_render_many(m for r in records for m in r["media_ids"])
-    return [_render(r, metrics.get(r["id"]), media) for r in records]
-
-
-def _render(record: dict, metrics: dict | None, media: dict[int, dict]) -> dict:
-    return {
-        "id": str(record["id"]),
-        "author": {"id": str(record["author_id"]), "username": record["username"]},
-        "text": record["text"],
-        "content_hash": record["content_hash"],
-        "state": record["state"],
-        "version": record["version"],
-        "created_at": record["created_at"],
-        "edited_at": record["edited_at"],
-        "editable_until": record["editable_until"],
-        "in_reply_to_id": _str_or_none(record["in_reply_to_id"]),
-        "quote_of_id": _str_or_none(record["quote_of_id"]),
-        "media": [media[m] for m in record["media_ids"] if m in media],
-        "metrics": metrics or dict.fromkeys(METRICS, 0),
-        "tier": record["tier"],
-    }
-
-
-def _str_or_none(value: int | None) -> str | None:
-    return None if value is None else str(value)
+    return [TWEET_OUTPUT.to_representation((r, metrics.get(r["id"]) or ZERO_METRICS, media)) for r in records]
 
 
 def tweet_render_written(tweet: Tweet, *, created: bool = False) -> dict:

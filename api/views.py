@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from analytics.serializers import SimilarOutput, SimilarQuery
 from api import selectors, services
 from engagement.serializers import TrendingOutput, TrendingQuery
-from nexus.pagination import keyset_page, page_size_from
+from nexus.pagination import keyset_page, page_parameters, page_size_from
 from nexus.roles import user_can_read_events
 from nexus.schema import ErrorOutput
 from nexus.snowflake import id_parse
@@ -38,7 +38,6 @@ from tweets.serializers import (
 
 MAX_BATCH_IDS = 100
 MAX_IDEMPOTENCY_KEY = 255
-ERRORS = {400: ErrorOutput, 401: ErrorOutput, 403: ErrorOutput, 404: ErrorOutput}
 
 
 def _tweet_or_404(tweet_id: int, user) -> dict:
@@ -72,7 +71,7 @@ class TweetCollectionView(APIView):
         parameters=[
             OpenApiParameter("ids", OpenApiTypes.STR, required=True, description="Comma-separated ids (≤ 100)")
         ],
-        responses={200: TweetListOutput, 400: ErrorOutput},
+        responses={200: TweetListOutput},
         summary="Batch lookup, in the order asked",
         operation_id="tweets_batch_get",
     )
@@ -95,7 +94,7 @@ class TweetCollectionView(APIView):
     @extend_schema(
         request=TweetCreateInput,
         parameters=[OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER)],
-        responses={201: TweetOutput, **ERRORS, 415: ErrorOutput},
+        responses={201: TweetOutput, 404: ErrorOutput},  # 404: the key's tweet is gone
         summary="Post a tweet or a draft",
     )
     def post(self, request: Request) -> Response:
@@ -119,7 +118,7 @@ class TweetCollectionView(APIView):
 
 
 class TweetDetailView(APIView):
-    @extend_schema(responses={200: TweetOutput, 304: None, 404: ErrorOutput}, summary="Get a tweet (ETag / 304)")
+    @extend_schema(responses={200: TweetOutput, 304: None}, summary="Get a tweet (ETag / 304)")
     def get(self, request: Request, tweet_id: int) -> Response:
         tweet = _tweet_or_404(tweet_id, request.user)
         etag = tweet_etag(tweet)
@@ -131,7 +130,7 @@ class TweetDetailView(APIView):
     @extend_schema(
         request=TweetEditInput,
         parameters=[OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER)],
-        responses={200: TweetOutput, **ERRORS, 409: ErrorOutput, 412: ErrorOutput},
+        responses={200: TweetOutput, 409: ErrorOutput, 412: ErrorOutput},
         summary="Edit a tweet (new version)",
     )
     def patch(self, request: Request, tweet_id: int) -> Response:
@@ -145,14 +144,14 @@ class TweetDetailView(APIView):
         )
         return _tweet_response(selectors.tweet_render_written(tweet))
 
-    @extend_schema(responses={204: None, **ERRORS}, summary="Delete a tweet (soft)")
+    @extend_schema(responses={204: None}, summary="Delete a tweet (soft)")
     def delete(self, request: Request, tweet_id: int) -> Response:
         services.tweet_delete(tweet_id=tweet_id, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class TweetVersionsView(APIView):
-    @extend_schema(responses={200: VersionListOutput, 404: ErrorOutput}, summary="All versions, oldest first")
+    @extend_schema(responses={200: VersionListOutput}, summary="All versions, oldest first")
     def get(self, request: Request, tweet_id: int) -> Response:
         versions = selectors.tweet_versions(tweet_id=tweet_id, user=request.user)
         if versions is None:
@@ -163,7 +162,7 @@ class TweetVersionsView(APIView):
 class TweetRollbackView(APIView):
     @extend_schema(
         request=RollbackInput,
-        responses={200: TweetOutput, **ERRORS, 409: ErrorOutput, 412: ErrorOutput},
+        responses={200: TweetOutput, 409: ErrorOutput, 412: ErrorOutput},
         summary="Roll back to an earlier version (as a new version)",
     )
     def post(self, request: Request, tweet_id: int) -> Response:
@@ -179,7 +178,7 @@ class TweetRollbackView(APIView):
 
 
 class TweetPublishView(APIView):
-    @extend_schema(request=None, responses={200: TweetOutput, **ERRORS, 409: ErrorOutput}, summary="Publish a draft")
+    @extend_schema(request=None, responses={200: TweetOutput, 409: ErrorOutput}, summary="Publish a draft")
     def post(self, request: Request, tweet_id: int) -> Response:
         tweet = services.tweet_publish(tweet_id=tweet_id, actor=request.user)
         return _tweet_response(selectors.tweet_render_written(tweet))
@@ -189,8 +188,8 @@ class DraftListView(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
-        parameters=[OpenApiParameter("cursor", OpenApiTypes.STR), OpenApiParameter("limit", OpenApiTypes.INT)],
-        responses={200: TweetPageOutput, 401: ErrorOutput},
+        parameters=page_parameters(),
+        responses={200: TweetPageOutput},
         summary="The caller's drafts, newest first",
     )
     def get(self, request: Request) -> Response:
@@ -202,8 +201,8 @@ class DraftListView(APIView):
 
 class UserTimelineView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("cursor", OpenApiTypes.STR), OpenApiParameter("limit", OpenApiTypes.INT)],
-        responses={200: TweetPageOutput, 404: ErrorOutput},
+        parameters=page_parameters(),
+        responses={200: TweetPageOutput},
         summary="A user's published tweets, newest first",
     )
     def get(self, request: Request, username: str) -> Response:
@@ -217,10 +216,9 @@ class SearchView(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("q", OpenApiTypes.STR, required=True, description="Words, #hashtag, from:username"),
-            OpenApiParameter("cursor", OpenApiTypes.STR),
-            OpenApiParameter("limit", OpenApiTypes.INT),
+            *page_parameters(),
         ],
-        responses={200: TweetPageOutput, 400: ErrorOutput},
+        responses={200: TweetPageOutput},
         summary="Full-text search over published hot and warm tweets",
     )
     def get(self, request: Request) -> Response:
@@ -231,8 +229,8 @@ class EventFeedView(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
-        parameters=[OpenApiParameter("after", OpenApiTypes.STR), OpenApiParameter("limit", OpenApiTypes.INT)],
-        responses={200: EventPageOutput, 400: ErrorOutput, 401: ErrorOutput, 403: ErrorOutput},
+        parameters=page_parameters(default=100, cursor="after"),
+        responses={200: EventPageOutput, 403: ErrorOutput},
         summary="Outbox events after a cursor (moderator/service tokens)",
     )
     def get(self, request: Request) -> Response:
@@ -246,7 +244,7 @@ class EventFeedView(APIView):
 class TrendingView(APIView):
     @extend_schema(
         parameters=[TrendingQuery],
-        responses={200: TrendingOutput, 400: ErrorOutput},
+        responses={200: TrendingOutput},
         summary="Tweets ranked by weighted engagement per minute in the window",
     )
     def get(self, request: Request) -> Response:
@@ -261,7 +259,7 @@ class TrendingView(APIView):
 class SimilarView(APIView):
     @extend_schema(
         parameters=[SimilarQuery],
-        responses={200: SimilarOutput, 400: ErrorOutput, 404: ErrorOutput},
+        responses={200: SimilarOutput},
         summary="Published hot and warm tweets with the nearest engagement vector, nearest first",
     )
     def get(self, request: Request, tweet_id: int) -> Response:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticated
@@ -20,11 +19,8 @@ from engagement.serializers import (
     ViewsInput,
     ViewsOutput,
 )
-from nexus.pagination import keyset_page
-from nexus.schema import ErrorOutput
+from nexus.pagination import keyset_page, page_parameters
 from tweets.selectors import tweet_ids_visible_to
-
-WRITE_ERRORS = {401: ErrorOutput, 404: ErrorOutput}
 
 
 def _visible_tweet_id(tweet_id: int, user) -> int:
@@ -36,12 +32,12 @@ def _visible_tweet_id(tweet_id: int, user) -> int:
 class LikeView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=None, responses={200: LikeOutput, **WRITE_ERRORS}, summary="Like a tweet (idempotent)")
+    @extend_schema(request=None, responses=LikeOutput, summary="Like a tweet (idempotent)")
     def post(self, request: Request, tweet_id: int) -> Response:
         likes = services.like_set(user=request.user, tweet_id=tweet_id, liked=True)
         return Response({"liked": True, "likes": likes})
 
-    @extend_schema(responses={200: LikeOutput, **WRITE_ERRORS}, summary="Un-like a tweet (idempotent)")
+    @extend_schema(responses={200: LikeOutput}, summary="Un-like a tweet (idempotent)")
     def delete(self, request: Request, tweet_id: int) -> Response:
         likes = services.like_set(user=request.user, tweet_id=tweet_id, liked=False)
         return Response({"liked": False, "likes": likes})
@@ -50,12 +46,12 @@ class LikeView(APIView):
 class RetweetView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=None, responses={200: RetweetOutput, **WRITE_ERRORS}, summary="Retweet (idempotent)")
+    @extend_schema(request=None, responses=RetweetOutput, summary="Retweet (idempotent)")
     def post(self, request: Request, tweet_id: int) -> Response:
         retweets = services.retweet_set(user=request.user, tweet_id=tweet_id, retweeted=True)
         return Response({"retweeted": True, "retweets": retweets})
 
-    @extend_schema(responses={200: RetweetOutput, **WRITE_ERRORS}, summary="Undo a retweet (idempotent)")
+    @extend_schema(responses={200: RetweetOutput}, summary="Undo a retweet (idempotent)")
     def delete(self, request: Request, tweet_id: int) -> Response:
         retweets = services.retweet_set(user=request.user, tweet_id=tweet_id, retweeted=False)
         return Response({"retweeted": False, "retweets": retweets})
@@ -66,7 +62,7 @@ class ViewsView(APIView):
 
     @extend_schema(
         request=ViewsInput,
-        responses={202: ViewsOutput, 400: ErrorOutput, 401: ErrorOutput},
+        responses={202: ViewsOutput},
         summary="Count one view per tweet id (≤ 100; unknown ids ignored)",
     )
     def post(self, request: Request) -> Response:
@@ -77,20 +73,15 @@ class ViewsView(APIView):
 
 
 class EngagementView(APIView):
-    @extend_schema(
-        responses={200: EngagementOutput, 404: ErrorOutput}, summary="Counts, velocity and the last hour per minute"
-    )
+    @extend_schema(responses=EngagementOutput, summary="Counts, velocity and the last hour per minute")
     def get(self, request: Request, tweet_id: int) -> Response:
         return Response(selectors.engagement_get(tweet_id=_visible_tweet_id(tweet_id, request.user)))
 
 
 class LikedByView(APIView):
     @extend_schema(
-        parameters=[
-            OpenApiParameter("cursor", OpenApiTypes.STR),
-            OpenApiParameter("limit", OpenApiTypes.INT, description="1–100, default 20"),
-        ],
-        responses={200: LikedByPageOutput, 400: ErrorOutput, 404: ErrorOutput},
+        parameters=page_parameters(),
+        responses=LikedByPageOutput,
         summary="Users who liked the tweet, newest first",
     )
     def get(self, request: Request, tweet_id: int) -> Response:

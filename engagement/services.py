@@ -7,11 +7,11 @@ from contextlib import nullcontext
 from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
-from rest_framework.exceptions import NotFound
 
 from engagement import counters
 from engagement.models import Like, Retweet
 from nexus.db import prepared_cursor
+from nexus.errors import NotFound
 from tweets.models import VISIBLE_TWEET_SQL
 from tweets.selectors import tweet_ids_visible_to
 

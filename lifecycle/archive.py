@@ -16,17 +16,15 @@ from django.core.files.storage import default_storage
 from django.db import models
 from django.utils.dateparse import parse_datetime
 
-from nexus.breaker import DependencyUnavailable
+from nexus.errors import ServiceUnavailable
 
 FORMAT = 1
 ZSTD_LEVEL = 9
 
 
-class ArchiveUnavailable(DependencyUnavailable):
-    """The archive cannot be read now: 503 JSON with Retry-After (nexus.faults)."""
-
-    def __init__(self) -> None:
-        super().__init__("storage", retry_after=round(settings.NEXUS_BREAKER_RESET_SECONDS))
+class ArchiveUnavailable(ServiceUnavailable):
+    default_detail = "The archive of this tweet cannot be read right now; retry shortly."
+    code = "archive_unavailable"
 
 
 def archive_key(tweet_id: int, tier: str) -> str:

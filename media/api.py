@@ -16,7 +16,6 @@ from rest_framework.views import APIView
 from media import selectors, services
 from media.serializers import MediaOutput, MediaUploadInput
 from media.uploads import SizeLimitUploadHandler
-from nexus.schema import ErrorOutput
 
 
 class MediaUploadView(APIView):
@@ -34,7 +33,7 @@ class MediaUploadView(APIView):
 
     @extend_schema(
         request={"multipart/form-data": MediaUploadInput},
-        responses={202: MediaOutput, 400: ErrorOutput, 401: ErrorOutput, 413: ErrorOutput, 503: ErrorOutput},
+        responses={202: MediaOutput},
         summary="Upload an image (JPEG, PNG, GIF, WebP); variants are made in the background",
     )
     def post(self, request: Request) -> Response:
@@ -49,7 +48,7 @@ class MediaUploadView(APIView):
 class MediaDetailView(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(responses={200: MediaOutput, 404: ErrorOutput}, summary="Media and its processing status")
+    @extend_schema(responses=MediaOutput, summary="Media and its processing status")
     def get(self, request: Request, media_id: int) -> Response:
         media = selectors.media_get(media_id=media_id)
         if media is None:

@@ -4,36 +4,15 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from media.models import Media, MediaBlob, MediaStatus
+from media.serializers import MediaOutput
 from media.storage import object_url
 
+MEDIA_OUTPUT = MediaOutput()  # renders the media JSON (and is the schema's source)
 _RENDER_FIELDS = ("id", "status", "sha256", "width", "height", "alt_text", "error", "variants", "withdrawn")
 
 
-def _variants_render(variants: dict) -> dict:
-    """Storage keys -> URLs for the configured backend (made per read: S3
-    presigned URLs expire, local URLs follow MEDIA_URL)."""
-    return {
-        name: {"width": v["width"], "height": v["height"], "jpeg": object_url(v["jpeg"]), "webp": object_url(v["webp"])}
-        for name, v in variants.items()
-    }
-
-
 def media_render(media: Media) -> dict:
-    return {
-        "id": str(media.id),
-        "status": media.status,
-        "sha256": media.sha256,
-        "width": media.width,
-        "height": media.height,
-        "alt_text": media.alt_text,
-        "error": media.error or None,
-        # Variants are published only with status ready (in one transaction),
-        # so no half-written variant is ever listed; a withdrawn upload (its
-        # tweets are gone) lists none.
-        "variants": _variants_render(media.variants)
-        if media.status == MediaStatus.READY and not media.withdrawn
-        else {},
-    }
+    return MEDIA_OUTPUT.to_representation(media)
 
 
 def media_render_many(media_ids: Iterable[int]) -> dict[int, dict]:

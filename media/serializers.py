@@ -1,6 +1,8 @@
 from rest_framework import serializers
 
+from media.models import Media, MediaStatus
 from media.services import MAX_ALT_TEXT
+from media.storage import object_url
 
 
 class MediaUploadInput(serializers.Serializer):
@@ -24,3 +26,29 @@ class MediaOutput(serializers.Serializer):
     alt_text = serializers.CharField()
     error = serializers.CharField(allow_null=True)
     variants = serializers.DictField(child=MediaVariantOutput())
+
+    def to_representation(self, instance: Media) -> dict:
+        return {
+            "id": str(instance.id),
+            "status": instance.status,
+            "sha256": instance.sha256,
+            "width": instance.width,
+            "height": instance.height,
+            "alt_text": instance.alt_text,
+            "error": instance.error or None,
+            # Variants are published only with status ready (in one transaction),
+            # so no half-written variant is ever listed; a withdrawn upload (its
+            # tweets are gone) lists none.
+            "variants": _variants_render(instance.variants)
+            if instance.status == MediaStatus.READY and not instance.withdrawn
+            else {},
+        }
+
+
+def _variants_render(variants: dict) -> dict:
+    """Storage keys -> URLs for the configured backend (made per read: S3
+    presigned URLs expire, local URLs follow MEDIA_URL)."""
+    return {
+        name: {"width": v["width"], "height": v["height"], "jpeg": object_url(v["jpeg"]), "webp": object_url(v["webp"])}
+        for name, v in variants.items()
+    }

@@ -13,14 +13,12 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from rest_framework import status
-from rest_framework.exceptions import APIException, ValidationError
 
 from media import storage
 from media.images import ImageRejected, image_inspect, variants_render
 from media.models import Media, MediaBlob, MediaStatus
-from nexus.breaker import DependencyUnavailable
 from nexus.broker import dispatch, dispatch_on_commit
+from nexus.errors import PayloadTooLarge, ServiceUnavailable, ValidationFailed
 
 logger = logging.getLogger(__name__)
 
@@ -29,29 +27,33 @@ MAX_ALT_TEXT = 1000
 _CHUNK = 64 * 1024
 
 
-class MediaTooLarge(APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_code = "media_too_large"
+class MediaTooLarge(PayloadTooLarge):
+    code = "media_too_large"
 
     def __init__(self, limit: int) -> None:
         super().__init__(f"The file is larger than the limit of {limit:,} bytes.")
 
 
+class StorageUnavailable(ServiceUnavailable):
+    default_detail = "The object store is unavailable; try again shortly."
+    code = "storage_unavailable"
+
+
 def media_check_attachable(*, owner_id: int, media_ids: list[int]) -> None:
     """Raise a field error unless every id is the owner's own, not failed media (≤ 4)."""
     if len(media_ids) > MAX_MEDIA_PER_TWEET:
-        raise ValidationError({"media_ids": [f"At most {MAX_MEDIA_PER_TWEET} media per tweet."]})
+        raise ValidationFailed({"media_ids": [f"At most {MAX_MEDIA_PER_TWEET} media per tweet."]})
     if len(set(media_ids)) != len(media_ids):
-        raise ValidationError({"media_ids": ["The same media is attached twice."]})
+        raise ValidationFailed({"media_ids": ["The same media is attached twice."]})
     if not media_ids:
         return
     found = dict(Media.objects.filter(id__in=media_ids, owner_id=owner_id).values_list("id", "status"))
     missing = [str(i) for i in media_ids if i not in found]
     if missing:
-        raise ValidationError({"media_ids": [f"Unknown media (or not yours): {', '.join(missing)}."]})
+        raise ValidationFailed({"media_ids": [f"Unknown media (or not yours): {', '.join(missing)}."]})
     failed = [str(i) for i in media_ids if found[i] == MediaStatus.FAILED]
     if failed:
-        raise ValidationError({"media_ids": [f"Media failed processing and cannot be attached: {', '.join(failed)}."]})
+        raise ValidationFailed({"media_ids": [f"Media failed processing and cannot be attached: {', '.join(failed)}."]})
     # Attached again (its earlier tweets were deleted): served again.
     media_reinstate(media_ids=media_ids)
 
@@ -94,14 +96,14 @@ def media_upload(*, owner, file: IO[bytes], alt_text: str = "") -> Media:
     """Validate an image upload, store its original once per content, and queue
     the variants. Nothing is stored unless every check passed."""
     if len(alt_text) > MAX_ALT_TEXT:
-        raise ValidationError({"alt_text": [f"Ensure this field has no more than {MAX_ALT_TEXT} characters."]})
+        raise ValidationFailed({"alt_text": [f"Ensure this field has no more than {MAX_ALT_TEXT} characters."]})
     data = _read_limited(file, settings.NEXUS_MEDIA_MAX_BYTES)
     if not data:
-        raise ValidationError({"file": ["The submitted file is empty."]})
+        raise ValidationFailed({"file": ["The submitted file is empty."]})
     try:
         info = image_inspect(data, max_pixels=settings.NEXUS_MEDIA_MAX_PIXELS)
     except ImageRejected as exc:
-        raise ValidationError({"file": [str(exc)]}) from exc
+        raise ValidationFailed({"file": [str(exc)]}) from exc
     sha256 = hashlib.sha256(data).hexdigest()
     key = storage.original_key(sha256, info.extension)
 
@@ -114,7 +116,7 @@ def media_upload(*, owner, file: IO[bytes], alt_text: str = "") -> Media:
             storage.object_put(key, data)
         except storage.StoreError as exc:
             logger.warning("media upload: %s", exc)
-            raise DependencyUnavailable("storage", retry_after=round(settings.NEXUS_BREAKER_RESET_SECONDS)) from exc
+            raise StorageUnavailable(retry_after=round(settings.NEXUS_BREAKER_RESET_SECONDS)) from exc
 
     with transaction.atomic():
         blob, created = MediaBlob.objects.get_or_create(

@@ -16,8 +16,9 @@ timeouts run out — the other threads keep serving what does not need it
 (hot reads, /readyz). A call that finds no free slot within `queue_seconds`
 fails fast like an open breaker.
 
-The HTTP side turns DependencyUnavailable into 503 JSON with Retry-After
-(nexus.faults.FaultMiddleware).
+DependencyUnavailable is the project's ServiceUnavailable: 503 JSON with
+Retry-After from the DRF exception handler (nexus.errors), and from
+nexus.faults.FaultMiddleware for the few views outside DRF.
 """
 
 from __future__ import annotations
@@ -30,14 +31,21 @@ from contextlib import contextmanager
 
 from django.conf import settings
 
+from nexus.errors import ServiceUnavailable
 
-class DependencyUnavailable(Exception):
+NAMES = {"storage": "The object store", "redis": "The cache", "broker": "The task queue"}
+
+
+class DependencyUnavailable(ServiceUnavailable):
     """A dependency is down or hanging; the caller may retry after `retry_after` seconds."""
 
     def __init__(self, dependency: str, *, retry_after: int) -> None:
-        super().__init__(f"{dependency} is unavailable")
         self.dependency = dependency
-        self.retry_after = max(1, int(retry_after))
+        super().__init__(
+            f"{NAMES.get(dependency, dependency)} is unavailable; try again shortly.",
+            retry_after=max(1, int(retry_after)),
+            code=f"{dependency}_unavailable",
+        )
 
 
 class CircuitBreaker:

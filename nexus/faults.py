@@ -1,13 +1,15 @@
-"""Requests the app must refuse before any view runs, and faults a view may
-hit, answered in the one JSON error shape instead of Django's HTML pages.
+"""Requests the app refuses before any view runs, and dependency faults of
+views outside DRF, answered in the one JSON error shape (nexus.errors).
 
 Before the view: a NUL in the path or query (400: it would reach PostgreSQL,
 which refuses NUL in text), a request line longer than NEXUS_MAX_URL_BYTES
 (414; gunicorn answers longer ones itself, in JSON too: gunicorn.conf.py), a
-declared body larger than the limit (413).
-From the view: a dependency that is down — the object store, Redis or the
-broker behind their circuit breakers, the database — is a 503 with
-Retry-After, never a 500; a body too large to read is a 413.
+declared body larger than the limit (413) — answered from the headers, before
+anything reads the body.
+From a view: DRF's exception handler maps what it knows; what reaches Django
+(a plain view such as the media files, or an exception DRF re-raises, e.g.
+django-redis' ConnectionInterrupted) is mapped here when it is a dependency
+being down (503 with Retry-After) or a body too large (413), never a 500.
 """
 
 from __future__ import annotations
@@ -15,15 +17,9 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
-from django.db import InterfaceError as DatabaseInterfaceError
-from django.db import OperationalError as DatabaseOperationalError
 from django_redis.exceptions import ConnectionInterrupted
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from nexus.breaker import DependencyUnavailable
-from nexus.errors import error_response
+from nexus.errors import ServiceUnavailable, error_response, to_nexus_error
 
 logger = logging.getLogger(__name__)
 
@@ -36,18 +32,6 @@ def _body_limit(request) -> int:
         # multipart framing (the file itself is checked again while it streams).
         return settings.NEXUS_MEDIA_MAX_BYTES + settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-
-
-NAMES = {"storage": "The object store", "cache": "The cache", "broker": "The task queue", "database": "The database"}
-
-
-def _unavailable(dependency: str, retry_after: int):
-    return error_response(
-        status=503,
-        code="service_unavailable",
-        detail=f"{NAMES.get(dependency, dependency)} is unavailable; retry shortly.",
-        headers={"Retry-After": str(retry_after)},
-    )
 
 
 class FaultMiddleware:
@@ -76,19 +60,22 @@ class FaultMiddleware:
         limit = _body_limit(request)
         if length > limit:
             return error_response(
-                status=413, code="request_too_large", detail=f"The request body is larger than {limit:,} bytes."
+                status=413, code="too_large", detail=f"The request body is larger than {limit:,} bytes."
             )
         return None
 
     def process_exception(self, request, exception):
-        if isinstance(exception, DependencyUnavailable):
-            return _unavailable(exception.dependency, exception.retry_after)
-        if isinstance(exception, ConnectionInterrupted | RedisConnectionError | RedisTimeoutError):
-            logger.warning("redis unavailable: %s", exception)
-            return _unavailable("cache", int(getattr(exception, "retry_after", settings.NEXUS_BREAKER_RESET_SECONDS)))
-        if isinstance(exception, DatabaseOperationalError | DatabaseInterfaceError):
-            logger.warning("database unavailable: %s", exception)
-            return _unavailable("database", int(settings.NEXUS_BREAKER_RESET_SECONDS))
-        if isinstance(exception, RequestDataTooBig | TooManyFieldsSent):
-            return error_response(status=413, code="request_too_large", detail=str(exception))
-        return None
+        if isinstance(exception, ConnectionInterrupted):
+            exception = ServiceUnavailable(
+                "The cache is unavailable; try again shortly.",
+                code="cache_unavailable",
+                retry_after=round(settings.NEXUS_BREAKER_RESET_SECONDS),
+            )
+        error = to_nexus_error(exception)
+        if error is None or error.status not in (413, 503):
+            return None
+        if error.status == 503:
+            logger.warning("%s: %s", error.code, exception)
+        return error_response(
+            status=error.status, code=error.code, detail=error.detail, fields=error.fields, headers=error.headers
+        )

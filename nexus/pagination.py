@@ -12,12 +12,24 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Q, QuerySet
-from rest_framework.exceptions import ValidationError
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.request import Request
 from rest_framework.utils.urls import replace_query_param
 
+from nexus.errors import ValidationFailed
+
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+
+
+def page_parameters(*, default: int = DEFAULT_PAGE_SIZE, cursor: str = "cursor") -> list[OpenApiParameter]:
+    """The OpenAPI declaration of a page's query parameters, with the limits
+    page_size_from enforces."""
+    return [
+        OpenApiParameter(cursor, OpenApiTypes.STR, description="Where to continue: from a previous page"),
+        OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": default}),
+    ]
 
 
 def page_size_from(request: Request, default: int = DEFAULT_PAGE_SIZE) -> int:
@@ -27,9 +39,9 @@ def page_size_from(request: Request, default: int = DEFAULT_PAGE_SIZE) -> int:
     try:
         size = int(raw)
     except ValueError:
-        raise ValidationError({"limit": ["A valid integer is required."]}) from None
+        raise ValidationFailed({"limit": ["A valid integer is required."]}) from None
     if not 1 <= size <= MAX_PAGE_SIZE:
-        raise ValidationError({"limit": [f"Must be between 1 and {MAX_PAGE_SIZE}."]})
+        raise ValidationFailed({"limit": [f"Must be between 1 and {MAX_PAGE_SIZE}."]})
     return size
 
 
@@ -48,7 +60,7 @@ def _decode(cursor: str, kinds: Sequence[type]) -> list[Any]:
             datetime.fromisoformat(p) if kind is datetime else kind(p) for p, kind in zip(parts, kinds, strict=True)
         ]
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise ValidationError({"cursor": ["Invalid cursor."]}) from None
+        raise ValidationFailed({"cursor": ["Invalid cursor."]}) from None
 
 
 def keyset_page(

@@ -2,10 +2,10 @@
 the composition layer (api.urls), reached by name so the kernel imports no app."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from nexus import health
+from nexus import errors, health
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
@@ -14,4 +14,12 @@ urlpatterns = [
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),
     path("", include("api.urls")),
+    # Unmatched /api/ paths answer with the API's JSON 404, never an HTML page.
+    re_path(r"^api/", errors.api_not_found),
 ]
+
+# Errors raised outside a DRF view: JSON under /api/, Django's pages elsewhere.
+handler400 = errors.bad_request
+handler403 = errors.permission_denied
+handler404 = errors.page_not_found
+handler500 = errors.server_error

@@ -30,8 +30,8 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
-from rest_framework.exceptions import ValidationError
 
+from nexus.errors import ValidationFailed
 from nexus.timefmt import format_timestamp
 from tweets.models import EventType, OutboxEvent, Tweet
 
@@ -68,7 +68,7 @@ class Cursor:
             txid, event_id = raw.split(".")
             return cls(int(txid), int(event_id))
         except ValueError:
-            raise ValidationError({"after": ["Invalid cursor: pass a next_cursor or an event's cursor."]}) from None
+            raise ValidationFailed({"after": ["Invalid cursor: pass a next_cursor or an event's cursor."]}) from None
 
 
 def events_after(*, after: str | None, limit: int) -> tuple[list[dict], str | None]:

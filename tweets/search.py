@@ -11,8 +11,8 @@ import unicodedata
 from django.contrib.postgres.search import SearchQuery
 from django.db import connection
 from django.db.models import QuerySet
-from rest_framework.exceptions import ValidationError
 
+from nexus.errors import ValidationFailed
 from tweets.models import Tier, Tweet, TweetHashtag
 from tweets.text import hashtags_extract
 
@@ -23,9 +23,9 @@ SEARCH_CONFIG = "simple"
 def search_queryset(raw_query: str) -> QuerySet:
     query = unicodedata.normalize("NFC", raw_query or "").strip()
     if not query:
-        raise ValidationError({"q": ["Pass a search query."]})
+        raise ValidationFailed({"q": ["Pass a search query."]})
     if len(query) > MAX_QUERY_LENGTH or "\x00" in query:
-        raise ValidationError({"q": [f"The query must be at most {MAX_QUERY_LENGTH} characters of text."]})
+        raise ValidationFailed({"q": [f"The query must be at most {MAX_QUERY_LENGTH} characters of text."]})
     words: list[str] = []
     tags: list[str] = []
     authors: list[str] = []
@@ -35,12 +35,12 @@ def search_queryset(raw_query: str) -> QuerySet:
         elif token.startswith("#"):
             parsed = hashtags_extract(token)
             if not parsed:
-                raise ValidationError({"q": [f"{token!r} is not a valid hashtag."]})
+                raise ValidationFailed({"q": [f"{token!r} is not a valid hashtag."]})
             tags.extend(parsed)
         else:
             words.append(token)
     if len(authors) > 1:
-        raise ValidationError({"q": ["At most one from: filter."]})
+        raise ValidationFailed({"q": ["At most one from: filter."]})
 
     queryset = Tweet.objects.published().filter(tier__in=[Tier.HOT, Tier.WARM])
     if authors:

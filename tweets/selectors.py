@@ -15,12 +15,15 @@ from django.utils import timezone
 from nexus.timefmt import format_timestamp
 from tweets import cache as tweet_cache
 from tweets.models import Tier, Tweet, TweetVersion, edit_deadline, record_visible_to
+from tweets.serializers import VersionOutput
 
 # Records of warm and cold tweets (rows in hand) from wherever their content
 # lives now: the lifecycle's archive, passed in by the composition layer.
 ArchivedRecordsReader = Callable[[list[Tweet]], dict[int, dict]]
 
 HOT_CACHE_MIN_TTL = 5
+# The output serializer renders (the schema's source); its fields are never built.
+VERSION_OUTPUT = VersionOutput()
 
 
 def tweet_record_build(
@@ -142,10 +145,4 @@ def hot_versions(tweet_id: int) -> list[dict]:
 
 
 def version_render(version: int, text: str, content_hash: str, media_ids: list[int], created_at) -> dict:
-    return {
-        "version": version,
-        "text": text,
-        "content_hash": content_hash,
-        "media_ids": [str(m) for m in media_ids],
-        "created_at": created_at if isinstance(created_at, str) else format_timestamp(created_at),
-    }
+    return VERSION_OUTPUT.to_representation((version, text, content_hash, media_ids, created_at))

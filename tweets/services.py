@@ -16,11 +16,10 @@ from django.contrib.postgres.search import SearchVector
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Value
 from django.utils import timezone
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 
 from media.services import media_check_attachable, media_reinstate, media_withdraw
 from nexus.db import prepared_cursor
-from nexus.errors import Conflict, PreconditionFailed, UnprocessableEntity
+from nexus.errors import Conflict, NotFound, PermissionDenied, PreconditionFailed, Unprocessable, ValidationFailed
 from nexus.redis_batch import redis_batch
 from tweets import cache as tweet_cache
 from tweets.effects import TweetEffects
@@ -86,12 +85,12 @@ def _validated_text(text: str, *, has_media: bool) -> str:
     try:
         return text_normalize(text, has_media=has_media)
     except TextError as exc:
-        raise ValidationError({"text": [str(exc)]}) from None
+        raise ValidationFailed({"text": [str(exc)]}) from None
 
 
 def _check_parent(field: str, parent_id: int | None) -> None:
     if parent_id is not None and not Tweet.objects.published().filter(pk=parent_id).exists():
-        raise ValidationError({field: [f"Tweet {parent_id} does not exist or is not visible."]})
+        raise ValidationFailed({field: [f"Tweet {parent_id} does not exist or is not visible."]})
 
 
 def _hashtags_sync(tweet: Tweet, text: str | None, effects: TweetEffects) -> tuple[list[str], list[str]]:
@@ -225,7 +224,7 @@ def _idempotent_replay(*, author_id: int, key: str, request_hash: str) -> Tweet 
     if row.request_hash and row.request_hash != request_hash:
         # IETF draft-ietf-httpapi-idempotency-key-header: a key reused with
         # another payload is a client error, not a replay.
-        raise UnprocessableEntity(
+        raise Unprocessable(
             "This Idempotency-Key was used with a different request body.", code="idempotency_key_reused"
         )
     return row.tweet
@@ -462,7 +461,7 @@ def tweet_rollback(
     _check_still_hot(tweet)
     target = TweetVersion.objects.filter(tweet=tweet, version=version).select_related("content").first()
     if target is None:
-        raise ValidationError({"version": [f"Tweet has no version {version}."]})
+        raise ValidationFailed({"version": [f"Tweet has no version {version}."]})
     return _new_version(tweet, actor=actor, text=target.content.text, media_ids=list(target.media_ids), effects=effects)
 
 
@@ -580,7 +579,7 @@ def _moderation_record(tweet: Tweet, *, moderator, kind: str, reason: str, **ver
 def _reason_required(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({"reason": ["A reason is required."]})
+        raise ValidationFailed({"reason": ["A reason is required."]})
     return reason
 
 
@@ -645,7 +644,7 @@ def tweet_revert(*, tweet_id: int, moderator, version: int, reason: str, effects
         raise Conflict("Only a hot tweet can be reverted; this one is archived.", code="not_hot")
     target = TweetVersion.objects.filter(tweet=tweet, version=version).select_related("content").first()
     if target is None:
-        raise ValidationError({"version": [f"Tweet has no version {version}."]})
+        raise ValidationFailed({"version": [f"Tweet has no version {version}."]})
     tweet, changed = _new_version(
         tweet,
         actor=moderator,

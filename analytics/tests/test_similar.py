@@ -222,7 +222,7 @@ def test_bad_limit_is_400(user, anon_client, limit):
     response = anon_client.get(f"/api/v1/tweets/{tweet.id}/similar?limit={limit}")
 
     assert response.status_code == 400
-    assert "limit" in response.json()
+    assert "limit" in response.json()["fields"]
 
 
 # --- the index ------------------------------------------------------------------------------

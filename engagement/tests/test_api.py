@@ -87,7 +87,7 @@ def test_views_count_each_id(client_bob, anon_client, tweet, user, tweet_metrics
 def test_views_bad_bodies_are_400(client_bob, body):
     response = client_bob.post("/api/v1/views", body, format="json")
     assert response.status_code == 400
-    assert "tweet_ids" in response.json()
+    assert "tweet_ids" in response.json()["fields"]
 
 
 def test_views_need_a_token(anon_client, tweet):
@@ -145,7 +145,7 @@ def test_trending_ranks_by_velocity(client_alice, client_bob, anon_client, user)
 def test_trending_bad_parameters_are_400(anon_client, query):
     response = anon_client.get(f"/api/v1/trending?{query}")
     assert response.status_code == 400
-    assert set(response.json()) & {"window", "limit"}
+    assert set(response.json()["fields"]) & {"window", "limit"}
 
 
 def test_liked_by_is_cursor_paginated_newest_first(make_user, make_client, anon_client, tweet):

@@ -58,4 +58,5 @@ def test_upload_while_the_store_is_down_is_503_and_creates_nothing(upload, s3_st
 
     assert response.status_code == 503
     assert "object store" in response.json()["detail"].lower()
+    assert response.json()["code"] == "storage_unavailable" and int(response["Retry-After"]) >= 1
     assert not MediaBlob.objects.exists()

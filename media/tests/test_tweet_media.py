@@ -80,7 +80,7 @@ def test_failed_media_cannot_be_attached(pending_media, user, client_alice):
     response = _post(client_alice, [media.id])
 
     assert response.status_code == 400
-    assert "failed" in str(response.json()["media_ids"])
+    assert "failed" in str(response.json()["fields"]["media_ids"])
 
 
 def test_someone_elses_media_cannot_be_attached(pending_media, other_user, client_alice):
@@ -89,14 +89,14 @@ def test_someone_elses_media_cannot_be_attached(pending_media, other_user, clien
     response = _post(client_alice, [media.id])
 
     assert response.status_code == 400
-    assert "not yours" in str(response.json()["media_ids"])
+    assert "not yours" in str(response.json()["fields"]["media_ids"])
 
 
 def test_unknown_media_cannot_be_attached(client_alice):
     response = _post(client_alice, [123456789])
 
     assert response.status_code == 400
-    assert "media_ids" in response.json()
+    assert "media_ids" in response.json()["fields"]
 
 
 def test_at_most_four_media(pending_media, user, client_alice):
@@ -105,7 +105,7 @@ def test_at_most_four_media(pending_media, user, client_alice):
     too_many = _post(client_alice, [m.id for m in media])
     four = _post(client_alice, [m.id for m in media[:4]])
 
-    assert too_many.status_code == 400 and "media_ids" in too_many.json()
+    assert too_many.status_code == 400 and "media_ids" in too_many.json()["fields"]
     assert four.status_code == 201
     assert [m["id"] for m in four.json()["media"]] == [str(m.id) for m in media[:4]]
 
@@ -118,4 +118,4 @@ def test_edit_cannot_attach_failed_media(pending_media, user, client_alice):
     response = client_alice.patch(f"/api/v1/tweets/{tweet['id']}", {"media_ids": [str(bad.id)]}, format="json")
 
     assert response.status_code == 400
-    assert "media_ids" in response.json()
+    assert "media_ids" in response.json()["fields"]

@@ -74,7 +74,7 @@ def test_upload_without_a_file_is_400(client_alice, media_root):
     response = client_alice.post("/api/v1/media", {"alt_text": "x"}, format="multipart")
 
     assert response.status_code == 400
-    assert "file" in response.json()
+    assert "file" in response.json()["fields"]
 
 
 def test_upload_as_json_is_415(client_alice):
@@ -214,7 +214,7 @@ def test_alt_text_too_long_is_400(upload, media_root):
     response = upload(factories.jpeg_bytes(), alt_text="x" * 1001)
 
     assert response.status_code == 400
-    assert "alt_text" in response.json()
+    assert "alt_text" in response.json()["fields"]
     assert stored_files(media_root) == {}
 
 

@@ -41,7 +41,7 @@ def test_an_oversized_json_body_is_413_json(client_alice, settings):
 def test_an_oversized_upload_is_413_json_before_it_is_read(client_alice, settings):
     body = b"x" * (settings.NEXUS_MEDIA_MAX_BYTES + settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)
     response = client_alice.post("/api/v1/media", body, content_type="multipart/form-data; boundary=zz")
-    _is_json_error(response, 413, "request_too_large")
+    _is_json_error(response, 413, "too_large")
 
 
 def test_a_request_line_over_4_kb_is_414_json(anon_client):

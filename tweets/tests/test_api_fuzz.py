@@ -5,9 +5,7 @@ bounded so the suite stays fast."""
 
 import pytest
 import schemathesis
-from django.core import signals
 from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
@@ -16,17 +14,6 @@ from tweets.tests.factories import make_tweet
 schema = schemathesis.openapi.from_wsgi("/api/schema", get_wsgi_application()).include(
     path_regex=r"^/api/v1/(tweets|drafts|users|search)"
 )
-
-
-@pytest.fixture(autouse=True)
-def _keep_the_test_connection():
-    # A real WSGI handler closes connections after each request; the test
-    # transaction must survive, as Django's own test client arranges.
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    yield
-    signals.request_started.connect(close_old_connections)
-    signals.request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
@@ -38,6 +25,7 @@ def auth_headers(make_user, make_client):
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("wsgi_keeps_the_test_connection")
 @schema.parametrize()
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_tweet_endpoints_never_answer_5xx(case, auth_headers):

@@ -74,7 +74,7 @@ def test_bad_fields_get_drf_field_errors(client_alice, payload, field):
     response = client_alice.post("/api/v1/tweets", payload, format="json")
 
     assert response.status_code == 400, response.content
-    assert field in response.json()
+    assert field in response.json()["fields"]
     assert Tweet.objects.count() == 0
 
 

@@ -50,7 +50,7 @@ def test_edit_of_unknown_tweet_is_404(client_alice):
 def test_edit_with_empty_body_or_bad_text_is_400(client_alice, user):
     tweet = make_tweet(user, "ok")
     assert _patch(client_alice, tweet.id, {}).status_code == 400
-    assert "text" in _patch(client_alice, tweet.id, {"text": "y" * 281}).json()
+    assert "text" in _patch(client_alice, tweet.id, {"text": "y" * 281}).json()["fields"]
 
 
 def test_edit_after_the_window_is_409_edit_window_closed(client_alice, user):

@@ -50,7 +50,7 @@ def test_an_expired_key_may_be_used_again(client_alice):
 def test_a_key_longer_than_255_characters_is_400(client_alice):
     response = _post(client_alice, "k" * 256)
     assert response.status_code == 400
-    assert "Idempotency-Key" in response.json()
+    assert "Idempotency-Key" in response.json()["fields"]
 
 
 @pytest.mark.django_db(transaction=True)

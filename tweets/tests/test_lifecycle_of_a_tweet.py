@@ -67,10 +67,10 @@ def test_moderator_remove_and_restore_are_audited_events(anon_client, user, mode
 
 
 def test_removal_needs_a_reason(user, moderator):
-    from rest_framework.exceptions import ValidationError
+    from nexus.errors import ValidationFailed
 
     tweet = make_tweet(user, "x")
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationFailed):
         tweet_remove(tweet_id=tweet.id, moderator=moderator, reason="  ")
 
 

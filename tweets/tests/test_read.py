@@ -83,7 +83,7 @@ def test_batch_uses_one_cache_round_trip_and_one_query_for_misses(anon_client, u
 def test_bad_batch_requests_are_400(anon_client, ids):
     response = anon_client.get(f"/api/v1/tweets?ids={ids}")
     assert response.status_code == 400
-    assert "ids" in response.json()
+    assert "ids" in response.json()["fields"]
 
 
 def test_batch_without_ids_is_400(anon_client):

@@ -101,7 +101,7 @@ def test_bad_inputs_are_answered_in_json_with_the_right_status(make_stack, token
         ).encode()
         status, headers, payload = raw_request(port, head, b'{"text": "' + b"x" * 65536)
         seen[f"body {megabytes} MB"] = status
-        assert status == 413 and _json_error(status, headers, payload)["code"] == "request_too_large"
+        assert status == 413 and _json_error(status, headers, payload)["code"] == "too_large"
 
     print("\nbad input statuses:", json.dumps(seen))
     assert requests.get(f"{stack.url}/healthz", timeout=5).status_code == 200  # nothing took the server down
