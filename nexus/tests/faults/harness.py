@@ -270,6 +270,4 @@ def is_json_error(response: requests.Response) -> bool:
         body = response.json()
     except json.JSONDecodeError:
         return False
-    # "code" is checked where this branch produces it (middleware, gunicorn);
-    # DRF's own 400s get theirs from the project's exception handler.
-    return isinstance(body, dict) and isinstance(body.get("detail"), str) and isinstance(body.get("code", ""), str)
+    return isinstance(body, dict) and isinstance(body.get("detail"), str) and isinstance(body.get("code"), str)
