@@ -11,10 +11,13 @@ no full COUNT(*), and filters that map onto indexed columns."""
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.contrib.postgres.search import SearchQuery
 from django.core.exceptions import PermissionDenied
 from django.db import connection
@@ -23,10 +26,12 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import conditional_escape, format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 from simple_history.admin import SimpleHistoryAdmin
 
 from api import services
+from api.templatetags.nexus_admin import as_datetime, local_time
 from engagement.selectors import metrics_for_many
 from lifecycle.selectors import archive_document, tweet_history
 from media.admin import thumbnail_html
@@ -66,20 +71,68 @@ def tweet_admin_versions(tweet: Tweet) -> list[dict]:
         ]
     document = archive_document(tweet)
     authors = document.get("version_authors", {})
-    return [{**v, "created_by": f"user {authors.get(str(v['version']), '?')}"} for v in document["versions"]]
+    # The archive keeps user ids: one query turns them into the names moderators know.
+    ids = {int(a) for a in authors.values() if a is not None}
+    names = dict(get_user_model().objects.filter(pk__in=ids).values_list("pk", "username")) if ids else {}
+    versions = []
+    for v in document["versions"]:
+        author_id = authors.get(str(v["version"]))
+        name = names.get(int(author_id)) if author_id is not None else None
+        created_by = name or (f"deleted user #{author_id}" if author_id is not None else "")
+        versions.append({**v, "created_at": as_datetime(v.get("created_at")), "created_by": created_by})
+    return versions
 
 
-def text_diff_html(old: str, new: str, *, old_label: str, new_label: str) -> str:
-    """A side-by-side HTML table of the two texts, word-wrapped per line."""
-    return difflib.HtmlDiff(wrapcolumn=70).make_table(
-        old.splitlines() or [""], new.splitlines() or [""], fromdesc=old_label, todesc=new_label
+_WORDS = re.compile(r"\s+|[^\s]+")
+
+
+def text_diff_html(old: str, new: str, *, old_label: str, new_label: str) -> SafeString:
+    """Word-level difference of two texts, inline: removed words struck out,
+    added words highlighted; it wraps like the text does (no wide table)."""
+    before, after = _WORDS.findall(old), _WORDS.findall(new)
+    parts: list[str] = []
+    matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            parts.append(conditional_escape("".join(before[i1:i2])))
+            continue
+        if i2 > i1:
+            parts.append(format_html("<del>{}</del>", "".join(before[i1:i2])))
+        if j2 > j1:
+            parts.append(format_html("<ins>{}</ins>", "".join(after[j1:j2])))
+    return format_html(
+        '<p class="diff-legend"><del>{}</del> → <ins>{}</ins></p><div class="word-diff">{}</div>',
+        old_label,
+        new_label,
+        mark_safe("".join(parts)),  # noqa: S308 - every part was escaped above
     )
+
+
+def tweet_status_html(tweet: Tweet) -> SafeString:
+    """What a moderator must see first: removed and deleted before the row's state."""
+    if tweet.removed_at:
+        return format_html('<span class="tweet-status tweet-status-removed">{}</span>', "Removed")
+    if tweet.deleted_at:
+        return format_html('<span class="tweet-status tweet-status-deleted">{}</span>', "Deleted by author")
+    return format_html('<span class="tweet-status tweet-status-{}">{}</span>', tweet.state, tweet.get_state_display())
 
 
 def _error_text(exc: NexusError) -> str:
     if exc.fields:
         return "; ".join(f"{name}: {' '.join(messages)}" for name, messages in exc.fields.items())
     return exc.detail
+
+
+def _local_time_field(name: str, label: str):
+    """A read-only admin column showing the model's `name` datetime in the reader's time zone."""
+
+    @admin.display(description=label, ordering=name)
+    def show(self, obj: Tweet) -> str:
+        value = getattr(obj, name)
+        return local_time(value) if value else "—"
+
+    show.__name__ = f"{name}_local"
+    return show
 
 
 # --- list filters ---------------------------------------------------------------------------------
@@ -181,7 +234,9 @@ class ModerationActionInline(admin.TabularInline):
 
 @admin.register(Tweet)
 class TweetAdmin(SimpleHistoryAdmin):
-    list_display = ("id", "author", "text_preview", "state", "tier", "version", "media_count", "created_at", "gone")
+    # Status next to the id: removed/deleted must be seen first, at any window width.
+    # (Media: the "has media" filter and the change page's thumbnails.)
+    list_display = ("id", "status", "author_link", "text_preview", "tier", "version", "created_at")
     list_filter = (
         VisibilityFilter,
         "state",
@@ -199,18 +254,19 @@ class TweetAdmin(SimpleHistoryAdmin):
     actions = ("remove_tweets", "restore_tweets")
     fields = (
         "id",
-        "author",
+        "status",
+        "author_link",
         "text",
         "media_thumbnails",
         "engagement",
-        "state",
+        "publication_state",
         "tier",
         "version",
-        "created_at",
-        "published_at",
-        "edited_at",
-        "deleted_at",
-        "removed_at",
+        "created_at_local",
+        "published_at_local",
+        "edited_at_local",
+        "deleted_at_local",
+        "removed_at_local",
         "removed_reason",
         "in_reply_to_id",
         "quote_of_id",
@@ -220,6 +276,11 @@ class TweetAdmin(SimpleHistoryAdmin):
     readonly_fields = fields
     inlines = [ModerationActionInline]
     history_list_display = ("state", "version", "removed_reason")
+    change_form_template = "admin/tweets/tweet_change_form.html"
+
+    class Media:
+        css = {"all": ("api/admin.css",)}
+        js = ("api/local-time.js",)
 
     # --- list columns (no queries: everything comes from the joined row) ---
     @admin.display(description="text")
@@ -229,17 +290,34 @@ class TweetAdmin(SimpleHistoryAdmin):
         text = obj.content.text
         return text if len(text) <= TEXT_PREVIEW_CHARS else text[: TEXT_PREVIEW_CHARS - 1] + "…"
 
-    @admin.display(description="media")
-    def media_count(self, obj: Tweet) -> int:
-        return len(obj.media_ids)
+    @admin.display(description="status", ordering="state")
+    def status(self, obj: Tweet) -> str:
+        return tweet_status_html(obj)
 
-    @admin.display(description="gone")
-    def gone(self, obj: Tweet) -> str:
+    @admin.display(description="publication state")
+    def publication_state(self, obj: Tweet) -> str:
+        # The row keeps its state under a removal or deletion (a restore returns to it).
+        state = obj.get_state_display()
         if obj.removed_at:
-            return "removed"
+            return f"{state} (hidden: removed by a moderator)"
         if obj.deleted_at:
-            return "deleted"
-        return ""
+            return f"{state} (hidden: deleted by the author)"
+        return state
+
+    # The change page's times in the reader's zone, as the versions page shows them.
+    created_at_local = _local_time_field("created_at", "created at")
+    published_at_local = _local_time_field("published_at", "published at")
+    edited_at_local = _local_time_field("edited_at", "edited at")
+    deleted_at_local = _local_time_field("deleted_at", "deleted by the author at")
+    removed_at_local = _local_time_field("removed_at", "removed by a moderator at")
+
+    @admin.display(description="author", ordering="author__username")
+    def author_link(self, obj: Tweet) -> str:
+        # The author's tweets, not the user admin (moderators may not see users).
+        url = reverse("admin:tweets_tweet_changelist") + "?" + urlencode({"author": obj.author.username})
+        return format_html(
+            '<a href="{}" title="Only tweets by {}">{}</a>', url, obj.author.username, obj.author.username
+        )
 
     # --- change page ---
     @admin.display(description="text")
@@ -339,7 +417,13 @@ class TweetAdmin(SimpleHistoryAdmin):
         return TemplateResponse(
             request,
             template,
-            {**self.admin_site.each_context(request), "opts": self.model._meta, "title": title, **context},
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": title,
+                "media": self.media,
+                **context,
+            },
         )
 
     def _change_url(self, tweet_id: int) -> str:
@@ -499,8 +583,9 @@ class ModerationActionAdmin(admin.ModelAdmin):
         return False
 
 
-# The admin is the moderators' and operators' home: name it, and let its
-# "view site" link lead to the operator dashboard rather than the bare API root.
+# The admin is the moderators' and operators' home. Its header links staff to
+# the operator dashboard (templates/admin/base_site.html); no "view site" link:
+# the site is a JSON API.
 admin.site.site_header = "Nexus moderation"
 admin.site.site_title = "Nexus admin"
-admin.site.site_url = "/ops/"
+admin.site.site_url = None

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
@@ -20,6 +21,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from api import selectors
+from api.templatetags.nexus_admin import size_text
 from engagement import selectors as engagement_selectors
 from lifecycle import selectors as lifecycle_selectors
 from media import selectors as media_selectors
@@ -97,11 +99,7 @@ def human(value: float | int | None, unit: str = "") -> str:
     if value is None:
         return "n/a"
     if unit == "B":
-        size = float(value)
-        for name in ("B", "KiB", "MiB", "GiB", "TiB"):
-            if abs(size) < 1024 or name == "TiB":
-                return f"{size:.0f} {name}" if name == "B" else f"{size:.1f} {name}"
-            size /= 1024
+        return size_text(value)  # IEC units, as the page's other sizes (one unit system)
     if isinstance(value, float):
         return f"{value:,.1f}{unit}"
     return f"{value:,}{unit}"
@@ -129,7 +127,13 @@ def _storage_charts(summary: dict) -> dict:
 def dashboard(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     storage = _storage()
+    frame = admin.site.each_context(request)
     context = {
+        # The admin's frame: header, the user's name, password and logout links;
+        # the side bar only for someone who has admin models to go to.
+        **frame,
+        "is_nav_sidebar_enabled": frame["is_nav_sidebar_enabled"] and bool(frame["available_apps"]),
+        "title": "Operator dashboard",
         "now": now,
         "storage": storage,
         "charts": _storage_charts(storage.data) if storage.ok else None,

@@ -76,6 +76,7 @@ from redis.exceptions import RedisError
 
 from engagement.models import METRICS, CounterRepair, CounterSlot, EngagementBucket, Like, Retweet, TweetCounters
 from engagement.signals import counts_refreshed
+from nexus.metrics import REDIS_BREAKER_TRIPS
 from nexus.redis_batch import redis_read, redis_write
 from nexus.snowflake import next_id
 from tweets.models import published_children_count_sql
@@ -159,7 +160,13 @@ def _redis_failed(exc: RedisError, consequence: str) -> None:
     if isinstance(exc, RedisSkipped):
         return
     _redis_down_until = time.monotonic() + REDIS_RETRY_SECONDS
+    REDIS_BREAKER_TRIPS.labels("engagement_counters").inc()
     logger.warning("engagement counters: Redis unavailable (%s); %s", exc, consequence)
+
+
+def redis_breaker_open() -> bool:
+    """True while this process skips Redis after a failure (/metrics)."""
+    return time.monotonic() < _redis_down_until
 
 
 def redis_breaker_reset() -> None:

@@ -3,6 +3,7 @@ from django.db.models.signals import post_migrate
 from django.urls import register_converter
 
 from nexus.converters import SnowflakeConverter
+from nexus.logs import request_signals_connect
 
 
 class NexusConfig(AppConfig):
@@ -20,3 +21,5 @@ class NexusConfig(AppConfig):
         post_migrate.connect(roles_ensure_after_migrate, dispatch_uid="nexus-roles")
         auth_cache_connect()
         register_converter(SnowflakeConverter, "snowflake")
+        # Every line of a request carries its id, including Django's own after the middleware.
+        request_signals_connect()

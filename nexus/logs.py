@@ -85,7 +85,10 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request_id = request_id_clean(request.headers.get(REQUEST_ID_HEADER))
+        # Normally set already by request_started (request_id_begin), so that the
+        # lines Django writes after the middleware chain returned (django.request's
+        # "Not Found: …" warnings) carry it too; set here when no signal ran.
+        request_id = request_id_var.get() or request_id_clean(request.headers.get(REQUEST_ID_HEADER))
         request.request_id = request_id
         token = request_id_var.set(request_id)
         started = time.monotonic()
@@ -107,6 +110,32 @@ class RequestIdMiddleware:
             return response
         finally:
             request_id_var.reset(token)
+
+
+# --- the whole request: from Django's request_started to request_finished -----------------
+def request_id_begin(sender=None, environ: dict | None = None, scope: dict | None = None, **kwargs) -> None:
+    """request_started: the id is set before the middleware chain runs and stays
+    until the response is closed, so the handler's own lines after the chain
+    (django.request 4xx/5xx warnings, logged outside every middleware) carry it."""
+    sent = None
+    if environ is not None:
+        sent = environ.get("HTTP_X_REQUEST_ID")
+    elif scope is not None:
+        sent = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1") or None
+    request_id_var.set(request_id_clean(sent))
+
+
+def request_id_end(sender=None, **kwargs) -> None:
+    """request_finished: the thread serves another request next; its lines must
+    not carry this one's id."""
+    request_id_var.set(None)
+
+
+def request_signals_connect() -> None:
+    from django.core.signals import request_finished, request_started
+
+    request_started.connect(request_id_begin, weak=False, dispatch_uid="nexus-request-id-begin")
+    request_finished.connect(request_id_end, weak=False, dispatch_uid="nexus-request-id-end")
 
 
 # --- Celery: publish the id with the task, restore it around the task's run ------------------

@@ -8,6 +8,7 @@ defaults.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from datetime import timedelta
@@ -92,7 +93,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
 # --- security (check --deploy clean when NEXUS_PRODUCTION is on) ----------------
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", PRODUCTION)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("NEXUS_BEHIND_PROXY", PRODUCTION) else None
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if PRODUCTION else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
@@ -128,6 +129,7 @@ INSTALLED_APPS = [
 # token-authenticated JSON API under /api/v1/ (see that module).
 MIDDLEWARE = [
     "nexus.logs.RequestIdMiddleware",  # first: every later line of the request carries its id
+    "nexus.metrics.RequestMetricsMiddleware",  # latency by route and status (/metrics)
     # NUL/414/413 refused before anything reads the request; dependency faults → 503 JSON.
     "nexus.faults.FaultMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -466,6 +468,28 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "options": {"expires": 3000},
     },
 }
+
+# --- metrics (nexus/metrics.py) ------------------------------------------------------
+# prometheus-client's multiprocess directory (it reads the variable itself):
+# set for gunicorn and the Celery worker, emptied by gunicorn.conf.py at start.
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
+if PROMETHEUS_MULTIPROC_DIR:
+    Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+# Who may scrape: these networks, or anyone with `Authorization: Bearer <token>`.
+NEXUS_METRICS_ALLOWED_NETWORKS = env_list("NEXUS_METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
+NEXUS_METRICS_TOKEN = env_str("NEXUS_METRICS_TOKEN")
+for _network in NEXUS_METRICS_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"NEXUS_METRICS_ALLOWED_NETWORKS: {_network!r} is not a network") from exc
+if NEXUS_METRICS_TOKEN is not None and len(NEXUS_METRICS_TOKEN) < 16:
+    raise ImproperlyConfigured("NEXUS_METRICS_TOKEN must be at least 16 characters")
+# The Celery worker's own metrics port (task durations live in its processes); 0: off.
+NEXUS_METRICS_WORKER_PORT = env_int("NEXUS_METRICS_WORKER_PORT", 0)
+NEXUS_METRICS_WORKER_HOST = env_str("NEXUS_METRICS_WORKER_HOST", "127.0.0.1")
+# Queues whose depth /metrics reports besides Celery's default one.
+NEXUS_METRICS_CELERY_QUEUES = env_list("NEXUS_METRICS_CELERY_QUEUES", "")
 
 # --- logging -------------------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")

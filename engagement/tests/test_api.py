@@ -197,13 +197,20 @@ def test_flush_writes_the_counters_table(client_bob, tweet):
     assert (row.likes, row.views) == (1, 1)
 
 
-def test_drift_check_repairs_a_lost_counter_update(client_bob, other_user, tweet, tweet_metrics, capsys):
+def test_drift_check_reports_and_repairs_only_when_asked(client_bob, other_user, tweet, tweet_metrics, capsys):
     _like(client_bob, tweet.id)
     # A fact whose counter update never landed (e.g. the process died between them).
     Like.objects.create(user=other_user.__class__.objects.create(username="ghost"), tweet=tweet)
     assert tweet_metrics(tweet.id)["likes"] == 1
 
+    # By default the check only reports.
     call_command("engagement_drift_check", "--tweet", str(tweet.id))
+    out = capsys.readouterr().out
+    assert f"tweet {tweet.id} likes: live 1 ≠ facts 2 (not repaired: run with --repair)" in out
+    assert "drifted 1, repaired 0" in out
+    assert tweet_metrics(tweet.id)["likes"] == 1
+
+    call_command("engagement_drift_check", "--tweet", str(tweet.id), "--repair")
     out = capsys.readouterr().out
     assert f"tweet {tweet.id} likes: live 1 ≠ facts 2 (repaired)" in out
     assert "drifted 1, repaired 1" in out

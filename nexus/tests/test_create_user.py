@@ -39,3 +39,37 @@ def test_moderator_joins_the_group_and_may_use_the_admin():
 def test_count_below_one_is_an_error():
     with pytest.raises(CommandError):
         _run("x", "--count", "0")
+
+
+def test_password_stdin_sets_a_password_the_admin_login_accepts(monkeypatch, client):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("Moderate-with-care-42\n"))
+    _run("mod1", "--moderator", "--password-stdin")
+    mod = get_user_model().objects.get(username="mod1")
+    assert mod.check_password("Moderate-with-care-42")
+    assert client.login(username="mod1", password="Moderate-with-care-42")
+    assert client.get("/admin/").status_code == 200
+
+
+def test_password_prompt_asks_twice_and_refuses_a_mismatch(monkeypatch):
+    answers = iter(["Staff-pass-0451", "Staff-pass-0451", "one-Pass-991", "another-Pass-992"])
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
+    _run("ops1", "--staff", "--password")
+    assert get_user_model().objects.get(username="ops1").check_password("Staff-pass-0451")
+    with pytest.raises(CommandError, match="differ"):
+        _run("ops2", "--staff", "--password")
+    assert not get_user_model().objects.filter(username="ops2").exists()
+
+
+def test_a_weak_password_is_refused_with_the_validators_reason(monkeypatch):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("password\n"))
+    with pytest.raises(CommandError, match="too common"):
+        _run("weak", "--moderator", "--password-stdin")
+
+
+def test_without_a_password_option_no_password_is_set():
+    _run("tokenonly", "--moderator")
+    assert not get_user_model().objects.get(username="tokenonly").has_usable_password()

@@ -49,7 +49,7 @@ def test_dashboard_shows_tiers_bytes_saving_queue_and_trending(staff_client, use
     assert re.search(r">hot</text>.*?>3</text>", tiers, re.S) and re.search(r">cold</text>.*?>1</text>", tiers, re.S)
     assert "Bytes per tier" in page and "all-hot baseline" in page
     queue = response.context["queue"].data
-    assert queue["queued"] >= 3 and f"{queue['due']}</span> due now" in page
+    assert queue["queued"] >= 3 and f"{queue['due']}</span> tier moves due now" in page
     trending = response.context["trending"]
     assert trending.ok and str(hot[0].pk) in _section(page, "trending")
 
@@ -103,3 +103,35 @@ def _section(page: str, section_id: str) -> str:
 def test_the_admin_links_to_the_dashboard(staff_client):
     page = staff_client.get("/admin/").content.decode()
     assert 'href="/ops/"' in page and "Nexus moderation" in page
+    assert 'id="ops-link"' in page  # in the header of every admin page
+    assert 'id="operations"' in page  # and a module on the index
+
+
+def test_a_staff_user_without_moderation_rights_is_told_what_the_account_is_for(staff_client):
+    page = staff_client.get("/admin/").content.decode()
+    assert "permission to view or edit anything" not in page
+    assert 'id="no-moderation"' in page and "--moderator" in page
+
+
+def test_a_moderator_sees_the_dashboard_link_and_the_tweets(moderator):
+    client = Client()
+    client.force_login(moderator)
+    page = client.get("/admin/").content.decode()
+    assert 'id="operations"' in page and "/admin/tweets/tweet/" in page
+    assert 'id="no-moderation"' not in page
+
+
+def test_the_dashboard_wears_the_admins_frame_with_human_labels_and_one_unit_system(staff_client, user):
+    make_tweet(user, "for the figures")
+    page = staff_client.get("/ops/").content.decode()
+    # Header with the user and a logout button, as every admin page.
+    assert 'id="user-tools"' in page and "operator" in page and 'id="logout-form"' in page
+    assert "Nexus moderation" in page and "Django administration" not in page
+    # Human labels, not dictionary keys or None.
+    for raw in ("pending_tweets", "lag_seconds", "latest error", "failed originals", "None"):
+        assert raw not in page, raw
+    assert "Tweets whose counters wait for the flush" in page and "Uploads whose processing failed" in page
+    # One unit system: IEC (KiB/MiB), never filesizeformat's KB/MB.
+    assert re.search(r"\d (KiB|MiB|GiB)", page)
+    assert not re.search(r"\d (KB|MB|GB)\b", page)
+    assert "data-local-time" in page  # times in the reader's zone

@@ -26,7 +26,7 @@ def log_lines():
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter())
     handler.addFilter(RequestIdFilter())
-    loggers = [logging.getLogger(PROBE_LOGGER), logging.getLogger("nexus.request")]
+    loggers = [logging.getLogger(name) for name in (PROBE_LOGGER, "nexus.request", "django.request")]
     for logger in loggers:
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
@@ -42,6 +42,21 @@ def test_api_answers_with_the_clients_request_id_and_logs_it(anon_client, log_li
     assert access[-1]["request_id"] == "trace-123.abc"
     assert (access[-1]["path"], access[-1]["status"], access[-1]["method"]) == ("/healthz", 200, "GET")
     assert isinstance(access[-1]["duration_ms"], float)
+
+
+def test_djangos_own_request_warnings_carry_the_request_id(anon_client, admin_client, log_lines):
+    """django.request logs 4xx after the middleware chain returned: the id is
+    set for the whole request (request_started … request_finished), not only
+    inside the middleware."""
+    anon_client.get("/no/such/page", HTTP_X_REQUEST_ID="lost-404")
+    anon_client.get("/api/v1/tweets/1/like")  # 401/405 from DRF
+    admin_client.get("/admin/no-such-app/", HTTP_X_REQUEST_ID="admin-miss")
+    warnings = [line for line in log_lines() if line["logger"] == "django.request"]
+    assert len(warnings) == 3, warnings
+    assert warnings[0]["request_id"] == "lost-404"
+    assert warnings[1]["request_id"] and len(warnings[1]["request_id"]) == 32
+    assert warnings[2]["request_id"] == "admin-miss"
+    assert request_id_get() is None  # and nothing leaks past the response
 
 
 @pytest.mark.parametrize("sent", [None, "", "a" * 129, "bad id\nwith newline", '{"json": 1}'])

@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from api.services import tweet_edit, tweet_remove, tweet_revert
+from api.services import tweet_delete, tweet_edit, tweet_remove, tweet_revert
 from media.tests.factories import jpeg_bytes
 from tweets.models import ModerationAction, OutboxEvent, Tweet
 from tweets.tests.factories import make_tweet
@@ -205,8 +205,11 @@ def test_versions_page_diffs_any_two_versions(mod_client, user):
     url = reverse("admin:tweets_tweet_versions", args=[tweet.pk])
     page = mod_client.get(url, {"a": 1, "b": 3}).content.decode()
     assert "version 1" in page and "version 3" in page
-    assert 'class="diff_chg"' in page or 'class="diff_sub"' in page
-    assert "brown" in page and "slow" in page
+    # Word level: the changed words, not whole lines, are marked.
+    assert "<del>the</del><ins>a</ins>" in page
+    assert "<del>quick</del><ins>slow</ins>" in page and "<del>brown</del><ins>red</ins>" in page
+    assert "<del>fox" not in page and "<ins>fox" not in page  # the unchanged word stays plain
+    assert 'class="word-diff"' in page and '<table class="diff"' not in page
     assert mod_client.get(url, {"a": 1, "b": 9}).status_code == 200  # a missing version is a message, not a 500
     assert mod_client.get(url, {"a": "x"}).status_code == 200
 
@@ -310,3 +313,77 @@ def test_an_archived_tweet_shows_its_text_and_versions_from_the_archive(mod_clie
     assert anon_client.get(f"/api/v1/tweets/{tweet.pk}").status_code == 200
     tweet_remove(tweet_id=tweet.pk, moderator=moderator, reason="old abuse found")
     assert anon_client.get(f"/api/v1/tweets/{tweet.pk}").status_code == 404
+
+
+# --- what a moderator sees: labels, banner, author link, names and times, word diff --------------
+def test_text_diff_is_word_level_and_escaped():
+    from api.admin import text_diff_html
+
+    html = str(text_diff_html("keep <b>this</b> and that", "keep <b>this</b> or that", old_label="v1", new_label="v2"))
+    assert "<del>and</del><ins>or</ins>" in html
+    assert "&lt;b&gt;this&lt;/b&gt;" in html and "<b>this</b>" not in html
+    assert str(text_diff_html("same", "same", old_label="a", new_label="b")).count("<del>") == 1  # the legend only
+
+
+def test_removed_and_deleted_tweets_are_labelled_in_the_list_and_on_their_page(mod_client, moderator, user):
+    shown = make_tweet(user, "still here")
+    removed = make_tweet(user, "removed by us")
+    deleted = make_tweet(user, "deleted by alice")
+    tweet_remove(tweet_id=removed.pk, moderator=moderator, reason="spam link")
+    tweet_delete(tweet_id=deleted.pk, actor=user)
+
+    listed = mod_client.get(CHANGELIST).content.decode()
+    assert listed.count('class="tweet-status tweet-status-removed">Removed<') == 1
+    assert listed.count('class="tweet-status tweet-status-deleted">Deleted by author<') == 1
+    assert "tweet-status-published" in listed
+
+    page = mod_client.get(f"{CHANGELIST}{removed.pk}/change/").content.decode()
+    assert 'id="tweet-banner"' in page and "Removed by a moderator" in page and "spam link" in page
+    assert "Published (hidden: removed by a moderator)" in page  # the row's state, not a bare "Published"
+    assert page.count("data-local-time") >= 3  # created, published, removed (and the banner) in local time
+    assert "Deleted by its author" in mod_client.get(f"{CHANGELIST}{deleted.pk}/change/").content.decode()
+    assert 'id="tweet-banner"' not in mod_client.get(f"{CHANGELIST}{shown.pk}/change/").content.decode()
+
+
+def test_the_author_link_filters_the_list_instead_of_opening_the_user_admin(mod_client, user, other_user):
+    mine = make_tweet(user, "alice's")
+    make_tweet(other_user, "bob's")
+    listed = mod_client.get(CHANGELIST).content.decode()
+    assert 'href="/admin/tweets/tweet/?author=alice"' in listed
+    assert "/admin/auth/user/" not in listed
+    page = mod_client.get(f"{CHANGELIST}{mine.pk}/change/").content.decode()
+    assert 'href="/admin/tweets/tweet/?author=alice"' in page and "/admin/auth/user/" not in page
+    filtered = mod_client.get(CHANGELIST, {"author": "alice"})
+    assert [t.author.username for t in filtered.context["cl"].result_list] == ["alice"]
+
+
+def test_versions_show_usernames_and_local_times_and_revert_picks_from_the_list(mod_client, moderator, user):
+    tweet = make_tweet(user, "first words")
+    tweet_edit(tweet_id=tweet.pk, actor=user, text="second words")
+    url = reverse("admin:tweets_tweet_versions", args=[tweet.pk])
+    page = mod_client.get(url).content.decode()
+    assert "<td>alice</td>" in page and "user " not in page
+    assert page.count("data-local-time") >= 2
+    # One radio per version that is not the current one, tied to the revert form.
+    assert 'id="revert-to-1"' in page and 'form="revert-form"' in page and 'id="revert-to-2"' not in page
+    assert mod_client.post(url, {"version": "1", "reason": "back to the author's first words"}).status_code == 302
+    assert Tweet.objects.get(pk=tweet.pk).version == 3
+
+
+def test_an_archived_tweets_versions_name_their_authors(mod_client, user):
+    from lifecycle import services as lifecycle_services
+    from lifecycle.models import LifecycleTask
+
+    tweet = make_tweet(user, "words before archiving")
+    tweet_edit(tweet_id=tweet.pk, actor=user, text="words after an edit")
+    moment = timezone.now() - timedelta(days=10)
+    Tweet.objects.filter(pk=tweet.pk).update(created_at=moment, published_at=moment)
+    LifecycleTask.objects.filter(tweet_id=tweet.pk).delete()
+    lifecycle_services.lifecycle_schedule(tweet_id=tweet.pk, published_at=moment)
+    lifecycle_services.lifecycle_run_due()
+    assert Tweet.objects.get(pk=tweet.pk).tier == "warm"
+
+    page = mod_client.get(reverse("admin:tweets_tweet_versions", args=[tweet.pk])).content.decode()
+    versions_table = page[page.index('id="versions"') : page.index("</table>", page.index('id="versions"'))]
+    assert versions_table.count("<td>alice</td>") == 2 and "user " not in page
+    assert page.count("data-local-time") >= 2
