@@ -18,7 +18,7 @@ from media import storage
 from media.images import ImageRejected, image_inspect, variants_render
 from media.models import Media, MediaBlob, MediaStatus
 from nexus.broker import dispatch, dispatch_on_commit
-from nexus.errors import PayloadTooLarge, ServiceUnavailable, ValidationFailed
+from nexus.errors import NotFound, PayloadTooLarge, ServiceUnavailable, ValidationFailed
 
 logger = logging.getLogger(__name__)
 
@@ -92,11 +92,22 @@ def _read_limited(file: IO[bytes], limit: int) -> bytes:
     return b"".join(parts)
 
 
+def _alt_text_check(alt_text: str) -> None:
+    if len(alt_text) > MAX_ALT_TEXT:
+        raise ValidationFailed({"alt_text": [f"Ensure this field has no more than {MAX_ALT_TEXT} characters."]})
+
+
+def media_describe(*, media_id: int, owner, alt_text: str) -> None:
+    """Set the alt text of the owner's own media (404 for anyone else's)."""
+    _alt_text_check(alt_text)
+    if not Media.objects.filter(id=media_id, owner_id=owner.pk).update(alt_text=alt_text, updated_at=timezone.now()):
+        raise NotFound("No such media.")
+
+
 def media_upload(*, owner, file: IO[bytes], alt_text: str = "") -> Media:
     """Validate an image upload, store its original once per content, and queue
     the variants. Nothing is stored unless every check passed."""
-    if len(alt_text) > MAX_ALT_TEXT:
-        raise ValidationFailed({"alt_text": [f"Ensure this field has no more than {MAX_ALT_TEXT} characters."]})
+    _alt_text_check(alt_text)
     data = _read_limited(file, settings.NEXUS_MEDIA_MAX_BYTES)
     if not data:
         raise ValidationFailed({"file": ["The submitted file is empty."]})

@@ -116,6 +116,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
+    "oauth2_provider",
     "nexus",
     "tweets",
     "engagement",
@@ -123,6 +124,7 @@ INSTALLED_APPS = [
     "lifecycle",
     "analytics",
     "api",
+    "mastodon_api",
 ]
 
 # The nexus.middleware ones are Django's and simple-history's, skipped for the
@@ -141,6 +143,7 @@ MIDDLEWARE = [
     "nexus.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "nexus.middleware.HistoryRequestMiddleware",
+    "mastodon_api.middleware.RateLimitHeadersMiddleware",
 ]
 
 ROOT_URLCONF = "nexus.urls"
@@ -303,7 +306,8 @@ USE_TZ = True
 NEXUS_WRITE_RATE = env_str("NEXUS_WRITE_RATE", "300/min")
 REST_FRAMEWORK = {
     # Tokens only (SPEC §2): /api/v1/ runs without the session middleware.
-    "DEFAULT_AUTHENTICATION_CLASSES": ["nexus.auth.BearerTokenAuthentication"],
+    # Nexus API tokens and, beside them, OAuth 2 tokens issued to Mastodon clients.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["mastodon_api.authentication.BearerAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
@@ -316,6 +320,55 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "nexus.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# --- OAuth 2 for Mastodon clients (mastodon_api/, django-oauth-toolkit) -------------------
+# Mastodon's scopes: read and write are enforced (mastodon_api.authentication); follow
+# and push are accepted (Nexus has neither follows nor push). The granular
+# "read:statuses"-style scopes are accepted and count as their family.
+MASTODON_SCOPES = {
+    "read": "Read your tweets, likes and account",
+    "write": "Post, edit, delete, like and retweet as you",
+    "follow": "Follows (Nexus has none)",
+    "push": "Web push (Nexus has none)",
+    "profile": "Your account's basic profile",
+}
+for _family, _parts in {
+    "read": ("accounts", "favourites", "search", "statuses", "notifications", "lists", "follows", "bookmarks"),
+    "write": ("accounts", "favourites", "media", "statuses", "notifications", "lists", "follows", "bookmarks"),
+}.items():
+    MASTODON_SCOPES.update({f"{_family}:{_part}": f"{_family} ({_part})" for _part in _parts})
+# The password grant is off unless this says so (Mastodon dropped it in 4.4;
+# scripted logins such as `toot login_cli` need it).
+NEXUS_OAUTH_PASSWORD_GRANT = env_bool("NEXUS_OAUTH_PASSWORD_GRANT", False)
+OAUTH2_PROVIDER = {
+    "SCOPES": MASTODON_SCOPES,
+    "DEFAULT_SCOPES": ["read"],
+    "OAUTH2_VALIDATOR_CLASS": "mastodon_api.oauth.MastodonOAuth2Validator",
+    # Mastodon clients do not send PKCE (they may: S256 is verified when sent);
+    # requiring it would lock out Mastodon.py, toot and most apps (W010 silenced below).
+    "PKCE_REQUIRED": False,
+    # RFC 9700 (OAuth 2.0 Security BCP) wherever Mastodon clients allow it.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": not NEXUS_OAUTH_PASSWORD_GRANT,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    # Mastodon's tokens do not expire; a client keeps its token until revoked.
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("NEXUS_OAUTH_TOKEN_SECONDS", 10 * 365 * 24 * 3600),
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 600,
+    # Tokens are kept as SHA-256 checksums only, never in clear (RFC 9700).
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    # "urn" for the out-of-band redirect (the code shown on a page, as Mastodon does).
+    # Plain http only outside production (a loopback callback on a developer's machine).
+    "ALLOWED_REDIRECT_URI_SCHEMES": env_list(
+        "NEXUS_OAUTH_REDIRECT_SCHEMES", "https,urn" if PRODUCTION else "https,http,urn"
+    ),
+}
+SILENCED_SYSTEM_CHECKS = ["oauth2_provider.W010"]  # PKCE optional: see PKCE_REQUIRED above
+# Named so migrations can depend on the (swappable) application model.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+LOGIN_URL = "/auth/sign_in"
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Nexus API",
     "DESCRIPTION": "Tweet storage and retrieval.",

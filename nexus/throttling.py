@@ -99,6 +99,8 @@ class WriteRateThrottle(BaseThrottle):
             count = getattr(request, WRITE_COUNTED_ATTR, None)
             if count is None:
                 count = write_window_count(subject=subject, duration=duration)
+            # For the X-RateLimit-* headers (mastodon_api.middleware), on Django's request.
+            setattr(getattr(request, "_request", request), WRITE_COUNTED_ATTR, int(count))
             if count <= allowed:
                 return True
             self.retry_after = write_window_seconds_left(subject=subject, duration=duration)

@@ -1,5 +1,6 @@
 """The root URL map: the process's own endpoints, the schema, the admin, and
-the composition layer (api.urls), reached by name so the kernel imports no app."""
+the composition layer (api.urls) and the Mastodon client API above it
+(mastodon_api.urls), reached by name so the kernel imports no app."""
 
 from django.contrib import admin
 from django.urls import include, path, re_path
@@ -14,6 +15,9 @@ urlpatterns = [
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),
+    # The Mastodon client API (mastodon_api/) before the native one: it shares
+    # one path with it (GET /api/v1/media/<id>, served for both) and shadows no other.
+    path("", include("mastodon_api.urls")),
     path("", include("api.urls")),
     # Unmatched /api/ paths answer with the API's JSON 404, never an HTML page.
     re_path(r"^api/", errors.api_not_found),

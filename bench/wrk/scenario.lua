@@ -5,7 +5,8 @@
 --                  at random                                  (default "/")
 --   BENCH_TOKENS   file of API tokens, one a line; requests rotate over them in
 --                  order, so N requests come from min(N, #tokens) users
---   BENCH_BODY     "text": a unique JSON body {"text": ...} per request
+--   BENCH_BODY     "text": a unique JSON body {"text": ...} per request (native);
+--                  "status": the same as {"status": ...} (Mastodon's POST /api/v1/statuses)
 --   BENCH_NONCE    makes bodies unique across runs too
 --   BENCH_RATE     total requests/s over all threads (0: as fast as possible)
 --   BENCH_THREADS  the -t given to wrk (the rate is split per thread)
@@ -107,7 +108,7 @@ function request()
   if body_kind ~= "" then
     -- Unique per request and per run (content addressing would dedupe repeats).
     headers["Content-Type"] = "application/json"
-    body = string.format('{"text": "bench %s-%d-%d w%d #t%d"}', nonce, tid, n, n % 1000, n % 100)
+    body = string.format('{"%s": "bench %s-%d-%d w%d #t%d"}', body_kind, nonce, tid, n, n % 1000, n % 100)
   end
   return wrk.format(method, paths[math.random(#paths)], headers, body)
 end
