@@ -13,6 +13,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from lifecycle import segments
+from nexus.breaker import breakers_reset
 
 _usernames = itertools.count(1)
 
@@ -38,8 +39,10 @@ def cache_clear() -> None:
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
+    breakers_reset()  # a test that took a dependency down must not fail the next one fast
     cache_clear()
     yield
+    breakers_reset()
     cache_clear()
 
 

@@ -31,8 +31,8 @@ urlpatterns = [
 ]
 
 if settings.SERVE_LOCAL_MEDIA:
-    # With local files the app serves media itself, DEBUG or not; objects are
-    # content-addressed and immutable, so they can be cached forever.
+    # With local files the app serves media variants itself, DEBUG or not
+    # (media.views.local_file: nothing else under the storage root).
     urlpatterns.append(
         re_path(rf"^{settings.MEDIA_URL.lstrip('/')}(?P<path>.*)$", media_views.local_file, name="media-file")
     )

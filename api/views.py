@@ -94,7 +94,8 @@ class TweetCollectionView(APIView):
     @extend_schema(
         request=TweetCreateInput,
         parameters=[OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER)],
-        responses={201: TweetOutput, 404: ErrorOutput},  # 404: the key's tweet is gone
+        # 404: the key's tweet is gone; 422: the key was used with another body.
+        responses={201: TweetOutput, 404: ErrorOutput, 422: ErrorOutput},
         summary="Post a tweet or a draft",
     )
     def post(self, request: Request) -> Response:

@@ -56,6 +56,11 @@ class Media(models.Model):
     alt_text = models.TextField(blank=True, default="")
     error = models.TextField(blank=True, default="")
     variants = models.JSONField(default=dict, blank=True)
+    # Set when the last visible tweet carrying this upload went away (deleted
+    # or removed), cleared when one comes back. A blob is served while any of
+    # its uploads is not withdrawn: an upload never attached stays served to
+    # let its owner use it.
+    withdrawn = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -8,7 +8,7 @@ from media.serializers import MediaOutput
 from media.storage import object_url
 
 MEDIA_OUTPUT = MediaOutput()  # renders the media JSON (and is the schema's source)
-_RENDER_FIELDS = ("id", "status", "sha256", "width", "height", "alt_text", "error", "variants")
+_RENDER_FIELDS = ("id", "status", "sha256", "width", "height", "alt_text", "error", "variants", "withdrawn")
 
 
 def media_render(media: Media) -> dict:
@@ -25,6 +25,12 @@ def media_render_many(media_ids: Iterable[int]) -> dict[int, dict]:
 
 def media_get(*, media_id: int) -> dict | None:
     return media_render_many([media_id]).get(media_id)
+
+
+def media_blob_servable(*, sha256: str) -> bool:
+    """Whether a blob's variants may be served: ready, and at least one of its
+    uploads is not withdrawn (content is shared, so this is its reference count)."""
+    return Media.objects.filter(sha256=sha256, status=MediaStatus.READY, withdrawn=False).exists()
 
 
 def media_thumbnail_urls(media_ids: Iterable[int]) -> dict[int, str | None]:

@@ -37,8 +37,11 @@ class MediaOutput(serializers.Serializer):
             "alt_text": instance.alt_text,
             "error": instance.error or None,
             # Variants are published only with status ready (in one transaction),
-            # so no half-written variant is ever listed.
-            "variants": _variants_render(instance.variants) if instance.status == MediaStatus.READY else {},
+            # so no half-written variant is ever listed; a withdrawn upload (its
+            # tweets are gone) lists none.
+            "variants": _variants_render(instance.variants)
+            if instance.status == MediaStatus.READY and not instance.withdrawn
+            else {},
         }
 
 

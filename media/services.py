@@ -2,18 +2,22 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import IO
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from media import storage
 from media.images import ImageRejected, image_inspect, variants_render
 from media.models import Media, MediaBlob, MediaStatus
+from nexus.broker import dispatch, dispatch_on_commit
 from nexus.errors import NotFound, PayloadTooLarge, ServiceUnavailable, ValidationFailed
 
 logger = logging.getLogger(__name__)
@@ -50,6 +54,24 @@ def media_check_attachable(*, owner_id: int, media_ids: list[int]) -> None:
     failed = [str(i) for i in media_ids if found[i] == MediaStatus.FAILED]
     if failed:
         raise ValidationFailed({"media_ids": [f"Media failed processing and cannot be attached: {', '.join(failed)}."]})
+    # Attached again (its earlier tweets were deleted): served again.
+    media_reinstate(media_ids=media_ids)
+
+
+def media_withdraw(*, media_ids: list[int]) -> int:
+    """Stop serving these uploads: no visible tweet carries them any more (the
+    caller, which knows the tweets, decided that). Their blob stays served
+    while another upload of the same bytes is not withdrawn."""
+    if not media_ids:
+        return 0
+    return Media.objects.filter(id__in=media_ids, withdrawn=False).update(withdrawn=True, updated_at=timezone.now())
+
+
+def media_reinstate(*, media_ids: list[int]) -> int:
+    """Serve these uploads again (a tweet carrying them is visible again)."""
+    if not media_ids:
+        return 0
+    return Media.objects.filter(id__in=media_ids, withdrawn=True).update(withdrawn=False, updated_at=timezone.now())
 
 
 def _read_limited(file: IO[bytes], limit: int) -> bytes:
@@ -105,7 +127,7 @@ def media_upload(*, owner, file: IO[bytes], alt_text: str = "") -> Media:
             storage.object_put(key, data)
         except storage.StoreError as exc:
             logger.warning("media upload: %s", exc)
-            raise StorageUnavailable() from exc
+            raise StorageUnavailable(retry_after=round(settings.NEXUS_BREAKER_RESET_SECONDS)) from exc
 
     with transaction.atomic():
         blob, created = MediaBlob.objects.get_or_create(
@@ -137,7 +159,9 @@ def media_upload(*, owner, file: IO[bytes], alt_text: str = "") -> Media:
         if not ready:
             from media.tasks import media_process  # tasks import services
 
-            media_process.delay_on_commit(sha256)
+            # A broker that is down does not fail the upload (its row is
+            # committed): the sweep dispatches pending blobs again.
+            dispatch_on_commit(media_process, sha256)
     return media
 
 
@@ -171,15 +195,46 @@ def media_blob_release(*, sha256: str) -> None:
             _mirror(sha256, status=MediaStatus.PENDING)
 
 
-def media_blob_fail(*, sha256: str, error: str) -> None:
+def media_blob_fail(*, sha256: str, error: str, detail: str = "") -> None:
+    """Mark the blob and its uploads failed. `error` is shown to clients;
+    `detail` (which may name hosts, ports, buckets) is kept on the blob for
+    operators and the log only."""
+    internal = f"{error} ({detail})" if detail else error
     with transaction.atomic():
         MediaBlob.objects.filter(sha256=sha256).exclude(status=MediaStatus.READY).update(
-            status=MediaStatus.FAILED, error=error, updated_at=timezone.now()
+            status=MediaStatus.FAILED, error=internal, updated_at=timezone.now()
         )
         Media.objects.filter(sha256=sha256).exclude(status=MediaStatus.READY).update(
             status=MediaStatus.FAILED, error=error, updated_at=timezone.now()
         )
-    logger.warning("media %s failed: %s", sha256, error)
+    logger.warning("media %s failed: %s", sha256, internal)
+
+
+@contextmanager
+def _lease_heartbeat(sha256: str) -> Iterator[None]:
+    """Renew the processing claim every third of the lease while the work runs,
+    so the lease can be short: a killed worker's claim expires within
+    NEXUS_MEDIA_LEASE_SECONDS and the sweep gives the blob to another worker,
+    while a slow but live worker keeps its claim."""
+    stop = threading.Event()
+    interval = settings.NEXUS_MEDIA_LEASE_SECONDS / 3
+
+    def beat() -> None:
+        try:
+            while not stop.wait(interval):
+                MediaBlob.objects.filter(sha256=sha256, status=MediaStatus.PROCESSING).update(updated_at=timezone.now())
+        except Exception:  # a missed beat only risks a duplicate render of the same bytes
+            logger.warning("media %s: lease heartbeat failed", sha256, exc_info=True)
+        finally:
+            connection.close()  # this thread's own connection
+
+    thread = threading.Thread(target=beat, name=f"lease-{sha256[:12]}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def media_blob_process(*, sha256: str) -> bool:
@@ -192,6 +247,12 @@ def media_blob_process(*, sha256: str) -> bool:
         return False
     blob = MediaBlob.objects.get(sha256=sha256)
     started = time.monotonic()
+    with _lease_heartbeat(sha256):
+        return _render_and_publish(blob, started)
+
+
+def _render_and_publish(blob: MediaBlob, started: float) -> bool:
+    sha256 = blob.sha256
     try:
         data = storage.object_get(blob.original_key)
         rendered = variants_render(data)
@@ -228,17 +289,24 @@ def media_blob_process(*, sha256: str) -> bool:
 
 
 def media_requeue_stale(*, limit: int = 100) -> int:
-    """Re-enqueue blobs whose worker died (claim older than the lease) or whose
-    task was lost (pending past the lease). Bounded; safe to run concurrently
-    since processing claims each blob with a conditional UPDATE."""
+    """Re-enqueue blobs whose worker died (claim not renewed for a lease) or
+    whose dispatch failed or was lost (pending past the dispatch grace).
+    Bounded; safe to run concurrently since processing claims each blob with a
+    conditional UPDATE. A re-dispatched pending blob's clock restarts, so a
+    long queue is not flooded with copies of the same task."""
     from media.tasks import media_process
 
-    stale = timezone.now() - timedelta(seconds=settings.NEXUS_MEDIA_LEASE_SECONDS)
+    now = timezone.now()
+    lease_expired = now - timedelta(seconds=settings.NEXUS_MEDIA_LEASE_SECONDS)
+    not_dispatched = now - timedelta(seconds=settings.NEXUS_MEDIA_DISPATCH_GRACE_SECONDS)
     shas = list(
-        MediaBlob.objects.filter(status__in=[MediaStatus.PENDING, MediaStatus.PROCESSING], updated_at__lt=stale)
+        MediaBlob.objects.filter(
+            Q(status=MediaStatus.PENDING, updated_at__lt=not_dispatched)
+            | Q(status=MediaStatus.PROCESSING, updated_at__lt=lease_expired)
+        )
         .order_by("updated_at")
         .values_list("sha256", flat=True)[:limit]
     )
-    for sha in shas:
-        media_process.delay(sha)
-    return len(shas)
+    dispatched = [sha for sha in shas if dispatch(media_process, sha)]
+    MediaBlob.objects.filter(sha256__in=dispatched, status=MediaStatus.PENDING).update(updated_at=now)
+    return len(dispatched)

@@ -3,23 +3,40 @@ through django-storages' default_storage (local files or S3)."""
 
 from __future__ import annotations
 
+import re
+
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
-KEY_ROOT = "media"
+# The public prefix: variants only (EXIF-free renders). Originals keep their
+# metadata (GPS included), so they live under the private prefix with the
+# archives; README "Object storage" lists what may be public.
+KEY_ROOT = settings.NEXUS_PUBLIC_PREFIX
+ORIGINALS_ROOT = f"{settings.NEXUS_PRIVATE_PREFIX}/originals"
+VARIANT_NAMES = ("thumb", "small", "medium", "large")
+VARIANT_KEY_RE = re.compile(
+    rf"^{KEY_ROOT}/[0-9a-f]{{2}}/[0-9a-f]{{2}}/(?P<sha256>[0-9a-f]{{64}})/(?:{'|'.join(VARIANT_NAMES)})\.(?:jpg|webp)$"
+)
 
 
 class StoreError(Exception):
     """The object store failed or is unreachable; worth retrying."""
 
 
-def blob_prefix(sha256: str) -> str:
+def blob_prefix(sha256: str, root: str = KEY_ROOT) -> str:
     # Two levels of fan-out keep local directories small; S3 does not care.
-    return f"{KEY_ROOT}/{sha256[:2]}/{sha256[2:4]}/{sha256}"
+    return f"{root}/{sha256[:2]}/{sha256[2:4]}/{sha256}"
 
 
 def original_key(sha256: str, extension: str) -> str:
-    return f"{blob_prefix(sha256)}/original.{extension}"
+    return f"{blob_prefix(sha256, ORIGINALS_ROOT)}/original.{extension}"
+
+
+def variant_key_sha256(key: str) -> str | None:
+    """The blob a public variant key belongs to; None for any other key."""
+    match = VARIANT_KEY_RE.match(key)
+    return match["sha256"] if match else None
 
 
 def variant_key(sha256: str, name: str, extension: str) -> str:

@@ -22,8 +22,11 @@ def media_process(self, sha256: str) -> None:
         services.media_blob_process(sha256=sha256)
     except StoreError as exc:
         if self.request.retries >= settings.NEXUS_MEDIA_MAX_RETRIES:
+            # The client sees why, not where: the exception names the store's endpoint.
             services.media_blob_fail(
-                sha256=sha256, error=f"Object store failed after {self.request.retries + 1} attempts: {exc}"
+                sha256=sha256,
+                error=f"Object store failed after {self.request.retries + 1} attempts; upload the file again later.",
+                detail=str(exc),
             )
             return
         raise self.retry(exc=exc, countdown=retry_countdown(self.request.retries)) from exc

@@ -1,23 +1,43 @@
-"""/healthz: the process is up. /readyz: its dependencies answer."""
+"""/healthz: the process is up. /readyz: its dependencies answer.
+
+/readyz answers within NEXUS_READYZ_TIMEOUT_SECONDS in every fault: the checks
+run in parallel on a small pool of threads and a check still running at the
+deadline counts as failed ("timeout"); a dependency whose circuit breaker is
+open is reported failed without being called. Anonymous callers get each
+check's status only; errors (which name hosts, ports, buckets) are shown to
+staff and to callers presenting NEXUS_OPS_TOKEN.
+"""
 
 from __future__ import annotations
 
+import hmac
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection
 from django.http import JsonResponse
 
+from nexus.breaker import DependencyUnavailable, breaker
 from nexus.celery import app as celery_app
+
+# A hung check keeps its thread until its own timeouts end it; a few threads
+# are enough for four checks, and a pile-up of hung ones cannot grow the pool.
+_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="readyz")
 
 
 def _check_database() -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-        cursor.fetchone()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    finally:
+        connection.close()  # the pool thread's own connection; not kept
 
 
 def _check_cache() -> None:
@@ -29,8 +49,8 @@ def _check_cache() -> None:
 
 
 def _check_broker() -> None:
-    with celery_app.connection_for_write() as conn:
-        conn.ensure_connection(max_retries=1, timeout=2)
+    with breaker("broker").guard(), celery_app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=1)
 
 
 def _check_storage() -> None:
@@ -44,6 +64,27 @@ CHECKS = {
     "broker": _check_broker,
     "storage": _check_storage,
 }
+# Checks whose dependency has a breaker: while it is open, report without calling.
+BREAKERS = {"cache": "redis", "broker": "broker", "storage": "storage"}
+
+
+def _may_see_details(request) -> bool:
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated and user.is_staff:
+        return True
+    token = settings.NEXUS_OPS_TOKEN
+    header = request.headers.get("Authorization", "")
+    scheme, _, presented = header.partition(" ")
+    return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(presented.strip(), token)
+
+
+def _timed(check) -> tuple[float, str | None]:
+    started = time.perf_counter()
+    try:
+        check()
+    except Exception as exc:  # any failure of a dependency is "not ready", with detail
+        return time.perf_counter() - started, f"{type(exc).__name__}: {exc}"[:500]
+    return time.perf_counter() - started, None
 
 
 def healthz(request):
@@ -51,18 +92,26 @@ def healthz(request):
 
 
 def readyz(request):
+    deadline = time.monotonic() + settings.NEXUS_READYZ_TIMEOUT_SECONDS
+    futures = {}
     results: dict[str, dict] = {}
-    healthy = True
     for name, check in CHECKS.items():
-        started = time.perf_counter()
+        dependency = BREAKERS.get(name)
+        if dependency and breaker(dependency).is_open:
+            results[name] = {"ok": False, "error": str(DependencyUnavailable(dependency, retry_after=1)), "ms": 0.0}
+            continue
+        futures[name] = _pool.submit(_timed, check)
+    for name, future in futures.items():
         try:
-            check()
-        except Exception as exc:  # any failure of a dependency is "not ready", with detail
-            healthy = False
-            results[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:500]}
-        else:
-            results[name] = {"ok": True}
-        results[name]["ms"] = round((time.perf_counter() - started) * 1000, 1)
-    return JsonResponse(
-        {"status": "ok" if healthy else "unavailable", "checks": results}, status=200 if healthy else 503
-    )
+            seconds, error = future.result(timeout=max(0.0, deadline - time.monotonic()))
+        except FutureTimeout:
+            results[name] = {"ok": False, "error": "timeout", "ms": None}
+            continue
+        results[name] = {"ok": error is None, "ms": round(seconds * 1000, 1)}
+        if error is not None:
+            results[name]["error"] = error
+    healthy = all(item["ok"] for item in results.values())
+    if not _may_see_details(request):
+        results = {name: {"ok": item["ok"]} for name, item in results.items()}
+    body = {"status": "ok" if healthy else "unavailable", "checks": {name: results[name] for name in CHECKS}}
+    return JsonResponse(body, status=200 if healthy else 503, headers={"Cache-Control": "no-store"})

@@ -132,6 +132,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "nexus.logs.RequestIdMiddleware",  # first: every later line of the request carries its id
     "nexus.metrics.RequestMetricsMiddleware",  # latency by route and status (/metrics)
+    # NUL/414/413 refused before anything reads the request; dependency faults → 503 JSON.
+    "nexus.faults.FaultMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "nexus.middleware.SessionMiddleware",
@@ -183,6 +185,8 @@ if DATABASE_URL:
         DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
             1 if env_bool("DB_PREPARED_STATEMENTS", True) else None
         )
+        # An unreachable server fails the request (503) instead of hanging it.
+        DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 3))
 # A connection that finished a request cleanly this recently is not pinged
 # before the next one's first query (0: ping on every request, as Django does).
 DB_HEALTH_CHECK_BYPASS_SECONDS = env_float("DB_HEALTH_CHECK_BYPASS_SECONDS", 0.5)
@@ -217,6 +221,8 @@ if REDIS_URL:
             "KEY_PREFIX": CACHE_KEY_PREFIX,
             "OPTIONS": {
                 "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                # Every command behind the process's "redis" circuit breaker (nexus.redis_connection).
+                "CONNECTION_POOL_CLASS": "nexus.redis_connection.BreakerConnectionPool",
                 "SOCKET_CONNECT_TIMEOUT": env_float("REDIS_CONNECT_TIMEOUT", 0.5),
                 "SOCKET_TIMEOUT": env_float("REDIS_SOCKET_TIMEOUT", 0.5),
                 "CONNECTION_POOL_KWARGS": {"max_connections": env_int("REDIS_MAX_CONNECTIONS", 100)},
@@ -246,7 +252,8 @@ WHITENOISE_USE_FINDERS = True
 STORAGE_BUCKET_NAME = env_str("STORAGE_BUCKET_NAME") or env_str("AWS_STORAGE_BUCKET_NAME")
 if STORAGE_BUCKET_NAME:
     _default_storage = {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        # django-storages' S3Storage behind the "storage" circuit breaker.
+        "BACKEND": "nexus.storage.BreakerS3Storage",
         "OPTIONS": {
             "bucket_name": STORAGE_BUCKET_NAME,
             "endpoint_url": env_str("STORAGE_ENDPOINT_URL") or env_str("AWS_S3_ENDPOINT_URL"),
@@ -259,11 +266,14 @@ if STORAGE_BUCKET_NAME:
             "querystring_auth": env_bool("STORAGE_QUERYSTRING_AUTH", True),
             "custom_domain": env_str("STORAGE_CUSTOM_DOMAIN"),
             "file_overwrite": True,
-            # Fail fast on an unreachable store; media tasks retry with their own backoff.
+            # Fail fast on an unreachable or hanging store: at worst
+            # attempts × (connect + read) = 2 × 3 s per call, inside the request
+            # deadline; then the breaker answers at once. Media tasks retry
+            # with their own backoff.
             "client_config": BotoConfig(
-                connect_timeout=env_float("STORAGE_CONNECT_TIMEOUT", 3.0),
-                read_timeout=env_float("STORAGE_READ_TIMEOUT", 30.0),
-                retries={"max_attempts": env_int("STORAGE_MAX_ATTEMPTS", 3), "mode": "standard"},
+                connect_timeout=env_float("STORAGE_CONNECT_TIMEOUT", 1.0),
+                read_timeout=env_float("STORAGE_READ_TIMEOUT", 2.0),
+                retries={"max_attempts": env_int("STORAGE_MAX_ATTEMPTS", 2), "mode": "standard"},
             ),
         },
     }
@@ -320,8 +330,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
+        "nexus.parsers.JSONParser",
+        "nexus.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_THROTTLE_CLASSES": ["nexus.throttling.WriteRateThrottle"],
@@ -408,7 +418,14 @@ NEXUS_MEDIA_MAX_PIXELS = env_int("NEXUS_MEDIA_MAX_PIXELS", 40_000_000)
 NEXUS_MEDIA_MAX_RETRIES = env_int("NEXUS_MEDIA_MAX_RETRIES", 6)
 NEXUS_MEDIA_RETRY_BACKOFF_SECONDS = env_float("NEXUS_MEDIA_RETRY_BACKOFF_SECONDS", 2.0)
 NEXUS_MEDIA_RETRY_BACKOFF_MAX_SECONDS = env_float("NEXUS_MEDIA_RETRY_BACKOFF_MAX_SECONDS", 120.0)
-NEXUS_MEDIA_LEASE_SECONDS = env_int("NEXUS_MEDIA_LEASE_SECONDS", 600)
+# A processing claim lasts this long unless its worker's heartbeat renews it
+# (every third of it); a killed worker's media is retaken by the sweep, which
+# runs every NEXUS_MEDIA_SWEEP_SECONDS: recovery ≤ lease + sweep + the work.
+NEXUS_MEDIA_LEASE_SECONDS = env_int("NEXUS_MEDIA_LEASE_SECONDS", 30)
+NEXUS_MEDIA_SWEEP_SECONDS = env_float("NEXUS_MEDIA_SWEEP_SECONDS", 10.0)
+# Pending media older than this is dispatched again (its first dispatch may
+# have failed: broker down during the upload).
+NEXUS_MEDIA_DISPATCH_GRACE_SECONDS = env_int("NEXUS_MEDIA_DISPATCH_GRACE_SECONDS", 10)
 NEXUS_COUNTER_FLUSH_SECONDS = env_float("NEXUS_COUNTER_FLUSH_SECONDS", 5.0)
 NEXUS_DRIFT_CHECK_SECONDS = env_float("NEXUS_DRIFT_CHECK_SECONDS", 30.0)
 # Tier ages in seconds (the *_DAYS knobs set the defaults; seconds win when set,
@@ -429,10 +446,31 @@ NEXUS_SEGMENT_ORPHAN_SECONDS = env_int("NEXUS_SEGMENT_ORPHAN_SECONDS", 900)
 NEXUS_SEGMENT_FOOTER_CACHE = env_int("NEXUS_SEGMENT_FOOTER_CACHE", 1024)  # footers kept per process
 # A deleted or removed archived tweet's bytes leave its segment within this many hours.
 NEXUS_ERASURE_HOURS = env_int("NEXUS_ERASURE_HOURS", 24)
+# Object-store layout (README "Object storage"): media/ holds the public
+# variants and nothing else; every other prefix is private — originals (with
+# their EXIF) under private/, the archives under NEXUS_ARCHIVE_PREFIX (its
+# default is kept: archive keys derive from it, so changing it strands them).
+NEXUS_PUBLIC_PREFIX = "media"
+NEXUS_PRIVATE_PREFIX = "private"
 NEXUS_ARCHIVE_PREFIX = env_str("NEXUS_ARCHIVE_PREFIX", "archive") or "archive"
+if NEXUS_ARCHIVE_PREFIX.strip("/").split("/")[0] == NEXUS_PUBLIC_PREFIX:
+    raise ImproperlyConfigured(f"NEXUS_ARCHIVE_PREFIX must not be under the public prefix {NEXUS_PUBLIC_PREFIX}/")
 NEXUS_ARCHIVE_CACHE_SECONDS = env_int("NEXUS_ARCHIVE_CACHE_SECONDS", 3600)
 # Outbox events older than this are purged (a feed consumer lagging more must resync).
 NEXUS_OUTBOX_RETENTION_HOURS = env_int("NEXUS_OUTBOX_RETENTION_HOURS", 168)
+# --- faults: limits, deadlines, circuit breakers ---------------------------------------
+# A request line longer than this → 414 JSON (gunicorn's own limit: gunicorn.conf.py).
+NEXUS_MAX_URL_BYTES = env_int("NEXUS_MAX_URL_BYTES", 4096)
+# Consecutive failures that open a dependency's breaker, and how long it stays open.
+NEXUS_BREAKER_THRESHOLD = env_int("NEXUS_BREAKER_THRESHOLD", 3)
+NEXUS_BREAKER_RESET_SECONDS = env_float("NEXUS_BREAKER_RESET_SECONDS", 5.0)
+# Object-store calls in flight at once per process (a bulkhead: a hanging store
+# holds at most this many web threads; keep it below gunicorn's --threads).
+NEXUS_BREAKER_MAX_CONCURRENT = {"storage": env_int("NEXUS_STORAGE_MAX_CONCURRENCY", 2)}
+# /readyz: every check together answers within this many seconds.
+NEXUS_READYZ_TIMEOUT_SECONDS = env_float("NEXUS_READYZ_TIMEOUT_SECONDS", 1.5)
+# Bearer token that shows /readyz details (errors, addresses) to a monitor; staff see them too.
+NEXUS_OPS_TOKEN = env_str("NEXUS_OPS_TOKEN")
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
 FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
 
@@ -452,6 +490,16 @@ if not CELERY_BROKER_URL:
         "control_folder": str(_celery_dir / "control"),
         "store_processed": False,
     }
+else:
+    # Publishing is bounded: connect and socket timeouts, one quick retry; a
+    # dispatch that still fails is retried from the database (e.g. the media sweep).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "socket_connect_timeout": env_float("BROKER_CONNECT_TIMEOUT", 1.0),
+        "socket_timeout": env_float("BROKER_SOCKET_TIMEOUT", 2.0),
+        "max_retries": 1,
+    }
+CELERY_BROKER_CONNECTION_TIMEOUT = env_float("BROKER_CONNECT_TIMEOUT", 1.0)
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
@@ -467,8 +515,8 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "media-requeue-stale": {
         "task": "media.tasks.media_requeue_stale",
-        "schedule": timedelta(minutes=5),
-        "options": {"expires": 240},
+        "schedule": timedelta(seconds=NEXUS_MEDIA_SWEEP_SECONDS),
+        "options": {"expires": max(1.0, NEXUS_MEDIA_SWEEP_SECONDS * 0.9)},
     },
     "lifecycle-dispatch": {
         "task": "lifecycle.tasks.lifecycle_dispatch",

@@ -226,6 +226,9 @@ class IdempotencyKey(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=255)
     tweet = models.ForeignKey(Tweet, on_delete=models.CASCADE, null=True, related_name="+")
+    # SHA-256 of the first request (tweets.services.request_fingerprint): a
+    # repeat with another body is refused (422), not answered with this tweet.
+    request_hash = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:

@@ -7,7 +7,9 @@ tiers' due indexes (tweets.tiering)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import unicodedata
 from contextlib import nullcontext
 from datetime import timedelta
 
@@ -17,9 +19,9 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Value
 from django.utils import timezone
 
-from media.services import media_check_attachable
+from media.services import media_check_attachable, media_reinstate, media_withdraw
 from nexus.db import prepared_cursor
-from nexus.errors import Conflict, NotFound, PermissionDenied, PreconditionFailed, ValidationFailed
+from nexus.errors import Conflict, NotFound, PermissionDenied, PreconditionFailed, Unprocessable, ValidationFailed
 from nexus.redis_batch import redis_batch
 from tweets import cache as tweet_cache
 from tweets.effects import TweetEffects
@@ -164,11 +166,14 @@ def tweet_create(
 ) -> tuple[Tweet, bool]:
     """Create a tweet (or a draft). Returns (tweet, created); created is False
     when `idempotency_key` repeats an earlier request of the same author."""
+    media_ids = list(media_ids or [])
+    request_hash = request_fingerprint(
+        text=text, media_ids=media_ids, in_reply_to_id=in_reply_to_id, quote_of_id=quote_of_id, draft=draft
+    )
     if idempotency_key:
-        earlier = _idempotent_replay(author_id=author.pk, key=idempotency_key)
+        earlier = _idempotent_replay(author_id=author.pk, key=idempotency_key, request_hash=request_hash)
         if earlier is not None:
             return earlier, False
-    media_ids = list(media_ids or [])
     text = _validated_text(text, has_media=bool(media_ids))
     media_check_attachable(owner_id=author.pk, media_ids=media_ids)
     _check_parent("in_reply_to_id", in_reply_to_id)
@@ -184,6 +189,7 @@ def tweet_create(
                 quote_of_id=quote_of_id,
                 draft=draft,
                 idempotency_key=idempotency_key,
+                request_hash=request_hash,
                 effects=effects,
             ), True
         except IntegrityError:
@@ -191,13 +197,23 @@ def tweet_create(
                 raise
             # A concurrent request with the same key committed first (on
             # PostgreSQL our INSERT waited for it): answer with its tweet.
-            earlier = _idempotent_replay(author_id=author.pk, key=idempotency_key)
+            earlier = _idempotent_replay(author_id=author.pk, key=idempotency_key, request_hash=request_hash)
             if earlier is not None:
                 return earlier, False
     raise Conflict("Could not settle the Idempotency-Key; retry the request.")
 
 
-def _idempotent_replay(*, author_id: int, key: str) -> Tweet | None:
+def request_fingerprint(
+    *, text: str, media_ids: list[int], in_reply_to_id: int | None, quote_of_id: int | None, draft: bool
+) -> str:
+    """What makes two create requests "the same" for an Idempotency-Key."""
+    canonical = json.dumps(
+        [unicodedata.normalize("NFC", text), [int(m) for m in media_ids], in_reply_to_id, quote_of_id, bool(draft)]
+    )
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _idempotent_replay(*, author_id: int, key: str, request_hash: str) -> Tweet | None:
     row = IdempotencyKey.objects.filter(user_id=author_id, key=key).select_related("tweet").first()
     if row is None:
         return None
@@ -207,6 +223,12 @@ def _idempotent_replay(*, author_id: int, key: str) -> Tweet | None:
         # concurrent requests cannot both delete a fresh row.
         IdempotencyKey.objects.filter(pk=row.pk, created_at=row.created_at).delete()
         return None
+    if row.request_hash and row.request_hash != request_hash:
+        # IETF draft-ietf-httpapi-idempotency-key-header: a key reused with
+        # another payload is a client error, not a replay.
+        raise Unprocessable(
+            "This Idempotency-Key was used with a different request body.", code="idempotency_key_reused"
+        )
     return row.tweet
 
 
@@ -257,8 +279,8 @@ WITH new_content AS (
     SELECT id, tag, %(now)s FROM tweet, unnest(string_to_array(%(tags)s, ' ')) AS tag
     ON CONFLICT DO NOTHING
 ), idempotency AS (
-    INSERT INTO tweets_idempotencykey (user_id, key, tweet_id, created_at)
-    SELECT %(author_id)s, %(idempotency_key)s::varchar, id, %(now)s FROM tweet
+    INSERT INTO tweets_idempotencykey (user_id, key, tweet_id, request_hash, created_at)
+    SELECT %(author_id)s, %(idempotency_key)s::varchar, id, %(request_hash)s, %(now)s FROM tweet
     WHERE %(idempotency_key)s::varchar IS NOT NULL
 ), tag_change AS (
     SELECT tag, 1 AS delta FROM tweet, unnest(string_to_array(%(tags)s, ' ')) AS tag
@@ -268,7 +290,16 @@ SELECT id FROM tweet
 
 
 def _tweet_insert(
-    *, author, text, media_ids, in_reply_to_id, quote_of_id, draft, idempotency_key, effects: TweetEffects
+    *,
+    author,
+    text,
+    media_ids,
+    in_reply_to_id,
+    quote_of_id,
+    draft,
+    idempotency_key,
+    request_hash: str = "",
+    effects: TweetEffects,
 ) -> Tweet:
     now = timezone.now()
     content = TweetContent(hash=content_hash(text), text=text, created_at=now)
@@ -297,9 +328,13 @@ def _tweet_insert(
     # one round trip for both.
     with redis_batch(), transaction.atomic() if needs_transaction else nullcontext():
         if one_statement:
-            _tweet_insert_one_statement(tweet, tags=tags, idempotency_key=idempotency_key, effects=effects)
+            _tweet_insert_one_statement(
+                tweet, tags=tags, idempotency_key=idempotency_key, request_hash=request_hash, effects=effects
+            )
         else:
-            _tweet_insert_orm(tweet, tags=tags, idempotency_key=idempotency_key, effects=effects)
+            _tweet_insert_orm(
+                tweet, tags=tags, idempotency_key=idempotency_key, request_hash=request_hash, effects=effects
+            )
         if not draft:
             # A tweet created just now has no counts yet: engagement need not look them up.
             effects.visibility_changed(tweet=tweet, delta=+1, is_new=True)
@@ -309,7 +344,7 @@ def _tweet_insert(
 
 
 def _tweet_insert_one_statement(
-    tweet: Tweet, *, tags: list[str], idempotency_key: str | None, effects: TweetEffects
+    tweet: Tweet, *, tags: list[str], idempotency_key: str | None, request_hash: str = "", effects: TweetEffects
 ) -> None:
     params = {
         "id": tweet.id,
@@ -328,6 +363,7 @@ def _tweet_insert_one_statement(
         # element, and a tag never contains a space (hashtags_extract).
         "tags": " ".join(tags),
         "idempotency_key": idempotency_key,
+        "request_hash": request_hash,
     }
     effects_sql, effects_params = effects.create_statement_ctes(tweet=tweet, tweet_cte="tweet", tags_cte="tag_change")
     sql = TWEET_CREATE_SQL.format(effects_ctes=effects_sql)
@@ -339,7 +375,9 @@ def _tweet_insert_one_statement(
     raise Conflict("The tweet's content could not be stored; retry the request.")
 
 
-def _tweet_insert_orm(tweet: Tweet, *, tags: list[str], idempotency_key: str | None, effects: TweetEffects) -> None:
+def _tweet_insert_orm(
+    tweet: Tweet, *, tags: list[str], idempotency_key: str | None, request_hash: str = "", effects: TweetEffects
+) -> None:
     """The same rows as TWEET_CREATE_SQL, one ORM write at a time (SQLite)."""
     content_store(text=tweet.content.text)
     tweet._history_user = tweet.author
@@ -347,7 +385,9 @@ def _tweet_insert_orm(tweet: Tweet, *, tags: list[str], idempotency_key: str | N
     if idempotency_key:
         # The unique (user, key) constraint arbitrates concurrent repeats: the
         # loser's INSERT fails and its whole transaction (tweet too) rolls back.
-        IdempotencyKey.objects.create(user=tweet.author, key=idempotency_key, tweet=tweet, created_at=tweet.created_at)
+        IdempotencyKey.objects.create(
+            user=tweet.author, key=idempotency_key, tweet=tweet, request_hash=request_hash, created_at=tweet.created_at
+        )
     TweetVersion.objects.create(
         tweet=tweet,
         version=1,
@@ -480,8 +520,36 @@ def tweet_publish(*, tweet_id: int, actor, effects: TweetEffects) -> Tweet:
 
 
 # --- delete and moderation ---------------------------------------------------------------
+def _media_of(tweet: Tweet) -> set[int]:
+    """Every media id the tweet shows in any of its versions (they all stay readable)."""
+    ids = set(tweet.media_ids)
+    for media_ids in (
+        TweetVersion.objects.filter(tweet_id=tweet.id).exclude(media_ids=[]).values_list("media_ids", flat=True)
+    ):
+        ids.update(media_ids)
+    return {int(i) for i in ids}
+
+
+def _media_release(tweet: Tweet) -> None:
+    """Withdraw the tweet's media that no other visible tweet shows. Media can
+    only be attached by its owner, so the other references are among the
+    author's own tweets that are neither deleted nor removed."""
+    candidates = _media_of(tweet)
+    if not candidates:
+        return
+    others = Tweet.objects.not_gone().filter(author_id=tweet.author_id).exclude(pk=tweet.pk)
+    still_shown: set[int] = set()
+    for media_ids in others.exclude(media_ids=[]).values_list("media_ids", flat=True):
+        still_shown.update(int(i) for i in media_ids)
+    versions = TweetVersion.objects.filter(tweet__in=others).exclude(media_ids=[])
+    for media_ids in versions.values_list("media_ids", flat=True):
+        still_shown.update(int(i) for i in media_ids)
+    media_withdraw(media_ids=sorted(candidates - still_shown))
+
+
 def _went_away(tweet: Tweet, effects: TweetEffects) -> None:
     _hashtags_sync(tweet, None, effects)
+    _media_release(tweet)
     if tweet.state != TweetState.DRAFT:
         effects.visibility_changed(tweet=tweet, delta=-1)
     _invalidate_after_commit(tweet.id)
@@ -545,6 +613,8 @@ def tweet_restore(*, tweet_id: int, moderator, reason: str, effects: TweetEffect
     _save(tweet, actor=moderator, fields=["removed_at", "removed_reason"], reason=f"restored: {reason}")
     event_record(type=EventType.RESTORED, tweet=tweet, data={"reason": reason, "moderator_id": moderator.pk})
     _moderation_record(tweet, moderator=moderator, kind=ModerationKind.RESTORED, reason=reason)
+    if tweet.deleted_at is None:
+        media_reinstate(media_ids=sorted(_media_of(tweet)))
     if tweet.deleted_at is None and tweet.state != TweetState.DRAFT:
         if tweet.tier == Tier.HOT:
             _hashtags_sync(tweet, tweet.content.text, effects)

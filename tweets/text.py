@@ -13,8 +13,43 @@ MAX_HASHTAG_LENGTH = 100  # stored tags are varchar(100)
 HASHTAG_RE = re.compile(r"(?<![\w&])#([^\W]\w{0,99})", re.UNICODE)
 
 
+# Characters that render as nothing: format controls (zero-width space and
+# joiners, word joiner, BOM, soft hyphen, ...: category Cf) and the letters and
+# symbols that are blank by design (Hangul fillers, the braille blank).
+BLANK_CHARACTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+# Bidi embeddings and overrides (LRE, RLE, PDF, LRO, RLO) reorder the text
+# around them and leak past the tweet into the page ("Trojan Source"); the
+# isolates (LRI, RLI, FSI ... PDI) are what right-to-left writers need and are
+# accepted when balanced, so they cannot spill over either.
+BIDI_OVERRIDES = frozenset("\u202a\u202b\u202c\u202d\u202e")
+BIDI_ISOLATE_OPENERS = frozenset("\u2066\u2067\u2068")
+BIDI_ISOLATE_CLOSER = "\u2069"
+
+
 class TextError(ValueError):
     """A human-readable reason the text is not acceptable."""
+
+
+def is_invisible(ch: str) -> bool:
+    return unicodedata.category(ch) == "Cf" or ch in BLANK_CHARACTERS
+
+
+def _check_bidi(text: str) -> None:
+    if any(ch in BIDI_OVERRIDES for ch in text):
+        raise TextError(
+            "Text must not contain bidirectional embedding or override characters (U+202A–U+202E); "
+            "use the isolates U+2066–U+2069."
+        )
+    depth = 0
+    for ch in text:
+        if ch in BIDI_ISOLATE_OPENERS:
+            depth += 1
+        elif ch == BIDI_ISOLATE_CLOSER:
+            depth -= 1
+            if depth < 0:
+                break
+    if depth != 0:
+        raise TextError("Bidirectional isolates (U+2066–U+2069) must be balanced.")
 
 
 def text_normalize(text: str, *, has_media: bool) -> str:
@@ -25,11 +60,15 @@ def text_normalize(text: str, *, has_media: bool) -> str:
         raise TextError("Text must not contain NUL characters.")
     if len(normalized) == 0:
         raise TextError("Text must not be empty.")
+    visible = "".join(ch for ch in normalized if not is_invisible(ch))
+    if not visible:
+        raise TextError("Text must not consist only of invisible characters.")
+    _check_bidi(normalized)
     if len(normalized) > MAX_TEXT_LENGTH:
         raise TextError(
             f"Text is {len(normalized)} characters after NFC normalisation; the limit is {MAX_TEXT_LENGTH}."
         )
-    if not normalized.strip() and not has_media:
+    if not visible.strip() and not has_media:
         raise TextError("Whitespace-only text is allowed only with media.")
     return normalized
 

@@ -94,11 +94,8 @@ def celery_worker_process(transactional_db, settings):
         database_url = f"postgres://{user}@{host}:{port}/{db['NAME']}"
     else:
         database_url = f"sqlite:///{db['NAME']}"
-    queue_dir = (
-        Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"])
-        if hasattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS")
-        else None
-    )
+    folder = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {}).get("data_folder_in")
+    queue_dir = Path(folder) if folder else None
     if queue_dir and queue_dir.exists():
         for stale in queue_dir.iterdir():  # this area's own embedded broker: drop leftovers
             stale.unlink()

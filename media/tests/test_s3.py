@@ -23,7 +23,7 @@ def test_upload_and_variants_go_to_s3_and_urls_work(upload, s3_storage, anon_cli
     sha = body["sha256"]
     prefix = f"media/{sha[:2]}/{sha[2:4]}/{sha}/"
     keys = s3_keys(client)
-    assert set(keys) == {f"{prefix}original.jpg"} | {
+    assert set(keys) == {f"private/originals/{sha[:2]}/{sha[2:4]}/{sha}/original.jpg"} | {
         f"{prefix}{n}.{ext}" for n in ("thumb", "small", "medium", "large") for ext in ("jpg", "webp")
     }
     blob = MediaBlob.objects.get(sha256=sha)

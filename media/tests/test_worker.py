@@ -81,3 +81,8 @@ def test_store_down_mid_run_retries_then_fails_and_tweet_stays_readable(
     assert shown.status_code == 200
     assert shown.json()["media"][0]["status"] == "failed"
     assert "Object store failed" in shown.json()["media"][0]["error"]
+    # The client learns why, not where: no endpoint, port or bucket (issue 14 item 7).
+    port = endpoint.rsplit(":", 1)[1]
+    for internal in (endpoint, "127.0.0.1", port, S3_BUCKET):
+        assert internal not in shown.json()["media"][0]["error"]
+        assert internal not in media.error

@@ -17,14 +17,25 @@ CLOSED_PORT_REDIS = {
 }
 
 
-def test_readyz_is_503_with_detail_when_redis_is_down(anon_client):
-    with override_settings(CACHES=CLOSED_PORT_REDIS):
-        response = anon_client.get("/readyz")
+def test_readyz_is_503_with_detail_for_a_service_token_when_redis_is_down(anon_client):
+    with override_settings(CACHES=CLOSED_PORT_REDIS, NEXUS_OPS_TOKEN="ops-secret"):
+        response = anon_client.get("/readyz", HTTP_AUTHORIZATION="Bearer ops-secret")
 
     assert response.status_code == 503
     checks = response.json()["checks"]
     assert checks["cache"]["ok"] is False and "Connection" in checks["cache"]["error"]
     assert checks["database"]["ok"] is True
+
+
+def test_readyz_shows_no_internal_address_to_anonymous_callers(anon_client):
+    with override_settings(CACHES=CLOSED_PORT_REDIS, NEXUS_OPS_TOKEN="ops-secret"):
+        anonymous = anon_client.get("/readyz")
+        wrong_token = anon_client.get("/readyz", HTTP_AUTHORIZATION="Bearer not-it")
+
+    for response in (anonymous, wrong_token):
+        assert response.status_code == 503
+        assert response.json()["checks"]["cache"] == {"ok": False}
+        assert b"6390" not in response.content and b"127.0.0.1" not in response.content
 
 
 def test_readyz_is_503_with_detail_when_the_database_is_down(tmp_path):

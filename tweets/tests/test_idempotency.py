@@ -16,11 +16,21 @@ def _post(client, key, text="once"):
 
 def test_a_repeat_returns_the_first_tweet_and_creates_nothing(client_alice):
     first = _post(client_alice, "k-1")
-    again = _post(client_alice, "k-1", text="different body, same key")
+    again = _post(client_alice, "k-1")
 
     assert first.status_code == again.status_code == 201
     assert again.json()["id"] == first.json()["id"]
     assert again["Idempotent-Replayed"] == "true"
+    assert Tweet.objects.count() == 1
+
+
+def test_the_same_key_with_a_different_body_is_422_and_creates_nothing(client_alice):
+    first = _post(client_alice, "k-1")
+    again = _post(client_alice, "k-1", text="different body, same key")
+
+    assert first.status_code == 201
+    assert again.status_code == 422
+    assert again.json()["code"] == "idempotency_key_reused"
     assert Tweet.objects.count() == 1
 
 
