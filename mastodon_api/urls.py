@@ -1,6 +1,6 @@
 """Mastodon's paths, mounted beside the native API (nexus/urls.py includes
-this first). No pattern here matches a native route except
-`api/v1/media/<id>`, which serves both clients (mastodon_api.api.MediaDetailView)."""
+them after it). No pattern here matches a native route; the one path both
+share, `api/v1/media/<id>`, is in mastodon_api.urls_shared (included first)."""
 
 from django.urls import path, re_path
 from django.urls.resolvers import RoutePattern
@@ -72,7 +72,6 @@ urlpatterns = [
     ),
     # media (GET /api/v1/media/<id> is shared with the native API)
     path("api/v2/media", api.MediaV2View.as_view(), name="mastodon-media-v2"),
-    path("api/v1/media/<str:media_id>", api.MediaDetailView.as_view(), name="media-detail"),
     # timelines, search, trends
     path("api/v1/timelines/public", api.PublicTimelineView.as_view()),
     path("api/v1/timelines/tag/<str:hashtag>", api.TagTimelineView.as_view()),
@@ -98,9 +97,7 @@ urlpatterns = [
 # Clients are not consistent about a trailing slash (Mastodon.py asks for
 # /api/v1/instance/, toot for /oauth/authorize/): both spellings resolve.
 urlpatterns += [
-    path(f"{p.pattern}/", p.callback, p.default_args)
-    for p in list(urlpatterns)
-    if isinstance(p.pattern, RoutePattern) and p.pattern.name != "media-detail"
+    path(f"{p.pattern}/", p.callback, p.default_args) for p in list(urlpatterns) if isinstance(p.pattern, RoutePattern)
 ]
 urlpatterns = [
     re_path(p.pattern.regex.pattern.replace("$", "/?$"), p.callback, p.default_args)

@@ -15,10 +15,12 @@ urlpatterns = [
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),
-    # The Mastodon client API (mastodon_api/) before the native one: it shares
-    # one path with it (GET /api/v1/media/<id>, served for both) and shadows no other.
-    path("", include("mastodon_api.urls")),
+    # The one path both APIs share (GET /api/v1/media/<id>, one response for
+    # both clients), then the native API, then the Mastodon client API: native
+    # requests resolve without walking Mastodon's hundred-odd patterns.
+    path("", include("mastodon_api.urls_shared")),
     path("", include("api.urls")),
+    path("", include("mastodon_api.urls")),
     # Unmatched /api/ paths answer with the API's JSON 404, never an HTML page.
     re_path(r"^api/", errors.api_not_found),
 ]
