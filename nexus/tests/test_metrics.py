@@ -55,11 +55,13 @@ def test_request_latency_is_counted_by_route_and_status(client):
 
 
 def test_operator_gauges_come_from_the_apps(client, user, settings):
-    from lifecycle.models import LifecycleTask
     from media.models import MediaBlob, MediaStatus
+    from tweets.models import Tweet
 
     tweet = make_tweet(user, "due for the warm tier")
-    LifecycleTask.objects.filter(tweet_id=tweet.id).update(due_at=timezone.now() - timedelta(minutes=10))
+    # Due for the warm tier for 10 minutes: the due queue is the hot tier's due index (issue 15).
+    due_since = timezone.now() - timedelta(days=settings.NEXUS_HOT_DAYS, minutes=10)
+    Tweet.objects.filter(pk=tweet.id).update(published_at=due_since)
     MediaBlob.objects.create(
         sha256="f" * 64,
         status=MediaStatus.FAILED,
