@@ -9,6 +9,7 @@ import pytest
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
+from api.services import tweet_remove
 from lifecycle import segments, services
 from lifecycle.models import MoveLog, Segment
 from lifecycle.selectors import archive_document, queue_backlog, tier_counts
@@ -16,7 +17,6 @@ from lifecycle.tasks import lifecycle_dispatch
 from tweets import cache as tweet_cache
 from tweets import tiering
 from tweets.models import EventType, OutboxEvent, Tweet, TweetContent, TweetHashtag, TweetVersion
-from tweets.services import tweet_remove
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -16,6 +16,7 @@ from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
 
+from api.services import tweet_remove, tweet_restore
 from lifecycle import segments, services
 from lifecycle.archive import archive_key, archive_write
 from lifecycle.models import Segment, SegmentErasure
@@ -23,7 +24,6 @@ from media.tests.support import S3_BUCKET, s3_storage_options
 from tweets import tiering
 from tweets.models import Tweet
 from tweets.selectors import tweet_record_build, version_render
-from tweets.services import tweet_remove, tweet_restore
 from tweets.tests.factories import make_tweet
 
 pytestmark = pytest.mark.django_db(transaction=True)
