@@ -5,9 +5,10 @@ source of truth; `manage.py analytics_backfill` rebuilds it).
   maintained by `analytics.services.hashtag_uses_changed` in the tweet's own
   transaction (see that module for why).
 - EngagementVector: the log-scaled engagement vector of a published hot or
-  warm tweet, kept current by the counter flush. On PostgreSQL the table also
-  has a generated `vec cube` column with a GiST index (migration 0002, raw
-  SQL, PostgreSQL only), which the similarity query orders by with `<->`.
+  warm tweet, kept current by the counter flush. On PostgreSQL a GiST index
+  on the expression `cube(ARRAY[likes, retweets, replies, quotes, views])`
+  (migrations 0002/0003, raw SQL, PostgreSQL only; no stored cube column)
+  serves the similarity query's `<->` ordering.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class EngagementVector(models.Model):
     replies = models.FloatField(default=0.0)
     quotes = models.FloatField(default=0.0)
     views = models.FloatField(default=0.0)
-    updated_at = models.DateTimeField(default=timezone.now)
+    # No updated_at: nothing read it, and 8 B on every hot and warm tweet (migration 0004).
 
     def __str__(self) -> str:
         return str(self.tweet_id)

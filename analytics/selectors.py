@@ -20,8 +20,9 @@ cached for TRENDING_CACHE_SECONDS.
 
 Similar engagement
 ------------------
-PostgreSQL: `ORDER BY vec <-> cube(ARRAY[...]) LIMIT n` over the GiST index
-on the generated cube column (Index Scan using
+PostgreSQL: `ORDER BY cube(ARRAY[likes, …, views]) <-> cube(ARRAY[...]) LIMIT n`
+over the GiST index on that expression (migration 0003: the cube lives only in
+the index, no stored copy in the heap rows; Index Scan using
 analytics_engagementvector_vec_gist, nearest-first, stops after n rows), then
 each of those n rows is checked by primary key against tweets_tweet so only
 published hot/warm tweets that are not deleted or removed come back (n = 2k+10,
@@ -158,10 +159,12 @@ def similar_sql(*, point: list[float], exclude_id: int, fetch: int) -> tuple[str
         alias="t", id_expr="nn.tweet_id", tiers=[Tier.HOT.value, Tier.WARM.value]
     )
     vectors = EngagementVector._meta.db_table
+    # The indexed expression of migration 0003 (the planner matches it to the GiST index).
+    vec = "cube(ARRAY[" + ", ".join(f"v.{m}" for m in METRICS) + "])"
     sql = (
         "SELECT nn.tweet_id, nn.distance, t.id IS NOT NULL AS visible FROM ("
-        f"SELECT v.tweet_id, v.vec <-> cube(%s::float8[]) AS distance FROM {vectors} v "
-        "WHERE v.tweet_id <> %s ORDER BY v.vec <-> cube(%s::float8[]) LIMIT %s"
+        f"SELECT v.tweet_id, {vec} <-> cube(%s::float8[]) AS distance FROM {vectors} v "
+        f"WHERE v.tweet_id <> %s ORDER BY {vec} <-> cube(%s::float8[]) LIMIT %s"
         f") nn {visible_join} "
         "ORDER BY nn.distance, nn.tweet_id"
     )

@@ -170,14 +170,13 @@ def engagement_vectors_update(*, counts: dict[int, dict]) -> int:
     if not counts:
         return 0
     eligible = _eligible(counts)
-    now = timezone.now()
     rows = [
-        EngagementVector(tweet_id=tweet_id, updated_at=now, **engagement_vector(counts[tweet_id]))
+        EngagementVector(tweet_id=tweet_id, **engagement_vector(counts[tweet_id]))
         for tweet_id in sorted(eligible)  # primary-key order: concurrent flushes cannot deadlock
     ]
     if rows:
         EngagementVector.objects.bulk_create(
-            rows, update_conflicts=True, unique_fields=["tweet"], update_fields=[*METRICS, "updated_at"]
+            rows, update_conflicts=True, unique_fields=["tweet"], update_fields=list(METRICS)
         )
     gone = set(counts) - eligible
     if gone:

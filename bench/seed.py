@@ -145,7 +145,6 @@ def seed_tweets(*, total: int, user_prefix: str) -> int:
                     "replies": skewed.format(100),
                     "quotes": skewed.format(50),
                     "views": skewed.format(50000),
-                    "updated_at": "ts",
                 },
                 EngagementVector(),
                 params,

@@ -21,8 +21,9 @@ from django.utils import timezone
 from tweets import cache as tweet_cache
 from tweets.models import EventType, OutboxEvent, Tier, Tweet, TweetContent, TweetHashtag, TweetState, TweetVersion
 
-# The claim: due rows of one tier in publication order, read through the
-# partial index of that tier (tweet_hot_due / tweet_warm_due), skipping rows
+# The claim: due rows of one tier in publication order, read through an
+# index (hot: the partial tweet_hot_due; warm: tweet_published_recent read
+# backwards, whose oldest hot-or-warm rows are the warm ones), skipping rows
 # another mover holds. FOR NO KEY UPDATE, not FOR UPDATE: it conflicts with
 # other movers and with edits and moderation (FOR UPDATE) but not with the
 # FOR KEY SHARE that a like's or reply's foreign key takes, so engagement on
@@ -51,7 +52,8 @@ def tier_due_claim(*, tier: str, published_before: datetime, limit: int) -> list
 
 
 def tier_due_oldest(*, tier: str) -> datetime | None:
-    """Publication time of the oldest row still in `tier` (through its due index)."""
+    """Publication time of the oldest row still in `tier` (through its due index:
+    tweet_hot_due, or tweet_published_recent for warm)."""
     return (
         Tweet.objects.filter(tier=tier, published_at__isnull=False)
         .order_by("published_at")
@@ -74,14 +76,14 @@ def tier_due_count(*, tier: str, published_before: datetime, limit: int = 100_00
 
 def tier_pending_estimate() -> int:
     """Rows with a move still ahead of them (hot and warm, published): the
-    planner's size of the two due indexes on PostgreSQL (no COUNT over the
-    table on every dashboard refresh), an exact count elsewhere or before the
-    first ANALYZE."""
+    planner's size of tweet_published_recent (the hot and warm rows; drafts,
+    a handful, included) on PostgreSQL (no COUNT over the table on every
+    dashboard refresh), an exact count elsewhere or before the first ANALYZE."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT coalesce(sum(GREATEST(reltuples, 0)), 0)::bigint, bool_and(reltuples >= 0) "
-                "FROM pg_class WHERE relname IN ('tweet_hot_due', 'tweet_warm_due')"
+                "FROM pg_class WHERE relname = 'tweet_published_recent'"
             )
             estimate, analysed = cursor.fetchone()
         if analysed and estimate > 0:

@@ -249,9 +249,9 @@ def test_knn_query_uses_the_gist_index_over_100k_rows(user):
         )
         cursor.execute(
             """
-            INSERT INTO analytics_engagementvector (tweet_id, likes, retweets, replies, quotes, views, updated_at)
+            INSERT INTO analytics_engagementvector (tweet_id, likes, retweets, replies, quotes, views)
             SELECT g, ln(1 + (g * 7919) %% 5000), ln(1 + (g * 104729) %% 300), ln(1 + (g * 31) %% 40),
-                   ln(1 + (g * 17) %% 10), ln(1 + (g * 6151) %% 1000000), now()
+                   ln(1 + (g * 17) %% 10), ln(1 + (g * 6151) %% 1000000)
             FROM generate_series(1::bigint, %s) AS g
             """,
             [ROWS],

@@ -373,6 +373,7 @@ def test_an_archived_tweets_versions_name_their_authors(mod_client, user):
     tweet = make_tweet(user, "words before archiving")
     tweet_edit(tweet_id=tweet.pk, actor=user, text="words after an edit")
     moment = timezone.now() - timedelta(days=10)
+    # Due by its publication time alone (the due queue is an index over the rows).
     Tweet.objects.filter(pk=tweet.pk).update(created_at=moment, published_at=moment)
     lifecycle_services.lifecycle_run_due()
     assert Tweet.objects.get(pk=tweet.pk).tier == "warm"
