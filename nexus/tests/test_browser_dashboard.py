@@ -42,7 +42,9 @@ def test_staff_opens_the_dashboard_from_the_admin_and_it_reads_like_the_admin(br
     browser.find_element(By.NAME, "username").send_keys("operator")
     browser.find_element(By.NAME, "password").send_keys("Watch-the-graphs-77")
     browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
-    assert browser.current_url.endswith("/ops/")
+    # The login page's own URL ends with "?next=/ops/": wait (bounded) for the
+    # dashboard itself, or the next navigation would cut the login short.
+    WebDriverWait(browser, 10).until(expected_conditions.url_to_be(f"{live_server.url}/ops/"))
 
     # The admin index of a --staff user: the way to the dashboard, and why there is nothing else.
     browser.get(f"{live_server.url}/admin/")
@@ -50,7 +52,7 @@ def test_staff_opens_the_dashboard_from_the_admin_and_it_reads_like_the_admin(br
     assert "moderators group" in browser.find_element(By.ID, "no-moderation").text
     _screenshot(browser, "admin-index-staff.png")
     browser.find_element(By.CSS_SELECTOR, "#operations a").click()
-    assert browser.current_url.endswith("/ops/")
+    WebDriverWait(browser, 10).until(expected_conditions.url_to_be(f"{live_server.url}/ops/"))
 
     # The admin's frame: header, who is logged in, log out.
     assert browser.find_element(By.ID, "site-name").text == "Nexus moderation"

@@ -37,7 +37,8 @@ def _login(browser, base: str, username: str, password: str) -> None:
 
 def test_moderator_filters_and_removes_a_tweet_with_a_reason(browser, live_server, moderator, user, other_user):
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import Select, WebDriverWait
 
     moderator.set_password("mod-pass-123")
     moderator.save()
@@ -52,6 +53,8 @@ def test_moderator_filters_and_removes_a_tweet_with_a_reason(browser, live_serve
     author_box = browser.find_element(By.ID, "filter-author")
     author_box.send_keys("alice")
     author_box.submit()
+    # The filtered list is a new page: wait (bounded) for it before reading rows.
+    WebDriverWait(browser, 10).until(expected_conditions.url_contains("alice"))
     rows = browser.find_elements(By.CSS_SELECTOR, "#result_list tbody tr")
     listed = {row.find_element(By.NAME, "_selected_action").get_attribute("value") for row in rows}
     assert listed == {str(spam.pk), str(fine.pk)}  # bob's tweet is filtered out
