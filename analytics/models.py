@@ -4,11 +4,16 @@ source of truth; `manage.py analytics_backfill` rebuilds it).
 - HashtagHour / HashtagStat: per-tag hourly use counts and per-tag totals,
   maintained by `analytics.services.hashtag_uses_changed` in the tweet's own
   transaction (see that module for why).
-- EngagementVector: the log-scaled engagement vector of a published hot or
-  warm tweet, kept current by the counter flush. On PostgreSQL a GiST index
-  on the expression `cube(ARRAY[likes, retweets, replies, quotes, views])`
+- EngagementVector: the log-scaled engagement vector of a published hot
+  tweet, kept current by the counter flush. On PostgreSQL a GiST index on the
+  expression `cube(ARRAY[likes, retweets, replies, quotes, views])`
   (migrations 0002/0003, raw SQL, PostgreSQL only; no stored cube column)
   serves the similarity query's `<->` ordering.
+- EngagementPoint: one row per distinct quantised vector that warm tweets
+  carry (a warm tweet keeps its vector as a packed key in its own row,
+  tweets.Tweet.engagement_key): the kNN walk over warm tweets goes through
+  the GiST index of these points (migration 0005), then to the tweets of each
+  point through the tweets app's index on that key. See analytics.services.
 """
 
 from __future__ import annotations
@@ -60,6 +65,22 @@ class EngagementVector(models.Model):
 
     def __str__(self) -> str:
         return str(self.tweet_id)
+
+
+class EngagementPoint(models.Model):
+    """A quantised engagement vector some warm tweet carries: `key` packs it
+    (analytics.services.engagement_key), the columns hold its decoded values
+    for the GiST index on `cube(ARRAY[likes, …, views])`."""
+
+    key = models.BigIntegerField(primary_key=True)
+    likes = models.FloatField()
+    retweets = models.FloatField()
+    replies = models.FloatField()
+    quotes = models.FloatField()
+    views = models.FloatField()
+
+    def __str__(self) -> str:
+        return str(self.key)
 
 
 class FeedCursor(models.Model):

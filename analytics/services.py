@@ -29,17 +29,33 @@ uncount it (the tweets app finds no tags to remove) — a known gap.
 
 Engagement vectors
 ------------------
-One EngagementVector row per published hot/warm tweet: ln(1 + count) for
+The engagement vector of a published hot or warm tweet: ln(1 + count) for
 likes, retweets, replies, quotes, views (a viral tweet's 10⁶ views must not
 dwarf everything else). Values come from the counter flush
 (`engagement_vectors_update`, called inside the flush transaction with the
 freshly summed counts). Membership comes from the outbox feed
 (`engagement_vectors_sync`, a beat job with a stored cursor): a published tweet
-gets its row, a tweet that is deleted, removed or moves to cold loses it, a
-restored one gets it back. The similarity query also joins tweets_tweet and
-filters tier/visibility (analytics.selectors), so a tweet that just went away
-never shows up even before the feed job has run; the feed job only keeps the
-index free of dead rows.
+gets its vector, a tweet that is deleted, removed or moves to cold loses it, a
+restored one gets it back. The similarity query also filters tier and
+visibility through the tweets app (analytics.selectors), so a tweet that just
+went away never shows up even before the feed job has run.
+
+Two representations, by tier (SPEC section 7: the warm row keeps only what
+ranking and search need, the engagement vector among them):
+
+- hot: one EngagementVector row per tweet, exact, with its own GiST entry. Hot
+  vectors change with every flush; a narrow table of their own takes that churn.
+- warm: the vector quantised to 1/32 of a unit of ln(1 + count) (about 3% of
+  a count; counts up to ~30 stay exact), packed into one integer
+  (`engagement_key`: 12 bits per metric, likes first) that the tweet row
+  keeps (tweets.Tweet.engagement_key, written through tweets.tiering), plus
+  one EngagementPoint row per distinct key with the GiST entry. Measured on
+  the 120-day set: a vector row and its GiST entry cost about 250 B per tweet,
+  a key in the row and its deduplicated index entry about 20 B; 17,952 seed
+  vectors have 1,222 distinct values. The warm move converts (`engagement_vectors_to_warm`).
+  Points no warm tweet carries any more are pruned by the sync job, under an
+  advisory lock that writers of keys share, so a point is never pruned
+  between a writer's insert of it and the commit of the key that uses it.
 """
 
 from __future__ import annotations
@@ -51,9 +67,11 @@ from datetime import datetime
 from django.db import connection, transaction
 from django.utils import timezone
 
-from analytics.models import EngagementVector, FeedCursor, HashtagHour, HashtagStat
+from analytics.models import EngagementPoint, EngagementVector, FeedCursor, HashtagHour, HashtagStat
+from engagement.counters import counts_get_many
 from engagement.models import METRICS, TweetCounters
-from tweets.models import EventType, Tier, Tweet, TweetHashtag
+from tweets import tiering
+from tweets.models import EventType, Tier, Tweet, TweetHashtag, warm_engagement_key_used_sql
 from tweets.outbox import events_after
 
 # HashtagHour rows older than this are pruned (per_hour needs 24 h, trending 26 h).
@@ -61,6 +79,12 @@ HASHTAG_HOURS_KEPT = 8 * 24
 VECTOR_FEED = "engagement_vectors"
 FEED_BATCH = 1000
 FEED_MAX_BATCHES = 20
+# Warm vectors: steps per unit of ln(1 + count), bits per metric (12 bits: up to ln(1 + count) = 128).
+KEY_SCALE = 32
+KEY_BITS = 12
+KEY_MAX = (1 << KEY_BITS) - 1
+# pg_advisory_xact_lock key: writers of warm keys share it, the point pruner takes it alone.
+POINTS_LOCK = 0x4E58_454E_4750  # "NXENGP"
 
 
 def hour_of(at: datetime) -> int:
@@ -157,31 +181,74 @@ def engagement_vector(counts: dict) -> dict[str, float]:
     return {m: math.log1p(max(0, int(counts.get(m, 0) or 0))) for m in METRICS}
 
 
-def _eligible(tweet_ids: Iterable[int]) -> set[int]:
-    """Among `tweet_ids`, the published, visible hot and warm tweets: one PK lookup."""
+def engagement_key(vector: dict[str, float]) -> int:
+    """A warm tweet's vector, quantised and packed (module docstring)."""
+    key = 0
+    for metric in METRICS:
+        key = (key << KEY_BITS) | min(KEY_MAX, max(0, round(vector[metric] * KEY_SCALE)))
+    return key
+
+
+def engagement_point(key: int) -> dict[str, float]:
+    """The vector an `engagement_key` stands for."""
+    values = {}
+    for metric in reversed(METRICS):
+        values[metric] = (key & KEY_MAX) / KEY_SCALE
+        key >>= KEY_BITS
+    return {metric: values[metric] for metric in METRICS}
+
+
+def _eligible(tweet_ids: Iterable[int]) -> dict[int, str]:
+    """Among `tweet_ids`, the published, visible hot and warm tweets and their
+    tier: one PK lookup."""
     visible = Tweet.objects.published().filter(pk__in=list(tweet_ids), tier__in=[Tier.HOT, Tier.WARM])
-    return set(visible.values_list("pk", flat=True))
+    return dict(visible.values_list("pk", "tier"))
+
+
+def _points_lock(*, exclusive: bool) -> None:
+    if connection.vendor == "postgresql":
+        function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {function}(%s)", [POINTS_LOCK])
+
+
+def _warm_vectors_write(vectors: dict[int, dict[str, float]], *, skip_locked: bool) -> int:
+    """Keys of warm tweets (tweet id → vector) and the points they need; call
+    inside a transaction. Returns the rows whose key changed."""
+    if not vectors:
+        return 0
+    _points_lock(exclusive=False)
+    keys = {tweet_id: engagement_key(vector) for tweet_id, vector in vectors.items()}
+    EngagementPoint.objects.bulk_create(
+        [EngagementPoint(key=key, **engagement_point(key)) for key in sorted(set(keys.values()))],
+        ignore_conflicts=True,
+    )
+    return tiering.warm_engagement_keys_set(keys=keys, skip_locked=skip_locked)
 
 
 def engagement_vectors_update(*, counts: dict[int, dict]) -> int:
-    """Upsert the vectors of eligible tweets among `counts` (tweet id → counts)
-    and drop rows of the others. Called by the counter flush inside its
-    transaction, under its TweetCounters row locks; returns rows written."""
+    """Write the vectors of eligible tweets among `counts` (tweet id → counts):
+    hot ones upserted as rows, warm ones as keys; drop rows of the others.
+    Called by the counter flush inside its transaction, under its
+    TweetCounters row locks; returns hot rows written plus warm keys changed.
+    Warm rows a mover or moderator holds are skipped, not waited for (the
+    mover may want the flush's locks next): a tweet going cold loses its key
+    anyway, and a removed one gets it back from the feed job when restored."""
     if not counts:
         return 0
     eligible = _eligible(counts)
-    rows = [
-        EngagementVector(tweet_id=tweet_id, **engagement_vector(counts[tweet_id]))
-        for tweet_id in sorted(eligible)  # primary-key order: concurrent flushes cannot deadlock
-    ]
+    hot = sorted(i for i, tier in eligible.items() if tier == Tier.HOT)  # primary-key order: no deadlock
+    rows = [EngagementVector(tweet_id=tweet_id, **engagement_vector(counts[tweet_id])) for tweet_id in hot]
     if rows:
         EngagementVector.objects.bulk_create(
             rows, update_conflicts=True, unique_fields=["tweet"], update_fields=list(METRICS)
         )
-    gone = set(counts) - eligible
+    warm = {i: engagement_vector(counts[i]) for i, tier in eligible.items() if tier == Tier.WARM}
+    changed = _warm_vectors_write(warm, skip_locked=True)
+    gone = set(counts) - set(hot)
     if gone:
         EngagementVector.objects.filter(tweet_id__in=gone).delete()
-    return len(rows)
+    return len(rows) + changed
 
 
 def engagement_vectors_on_counts_refreshed(sender, *, counts: dict[int, dict], **kwargs) -> None:
@@ -189,30 +256,46 @@ def engagement_vectors_on_counts_refreshed(sender, *, counts: dict[int, dict], *
     engagement_vectors_update(counts=counts)
 
 
-def engagement_vector_release(*, tweet_id: int) -> None:
-    """Drop a tweet's vector now (the lifecycle's cold move, in its
-    transaction): similarity covers hot and warm tweets only, and the feed
-    job would otherwise keep the row until it reads the tier_changed event."""
-    EngagementVector.objects.filter(tweet_id=tweet_id).delete()
+def engagement_vectors_to_warm(*, tweet_ids: list[int]) -> None:
+    """The warm move's side, in its transaction (the claim holds the rows,
+    already warm): each tweet's key from its hot vector row (kept current by
+    every flush) or, without one, from its flushed counts; then the rows go."""
+    if not tweet_ids:
+        return
+    rows = EngagementVector.objects.filter(tweet_id__in=tweet_ids).values("tweet_id", *METRICS)
+    vectors = {row.pop("tweet_id"): row for row in rows}
+    missing = [i for i in tweet_ids if i not in vectors]
+    flushed = {row.tweet_id: row.as_dict() for row in TweetCounters.objects.filter(tweet_id__in=missing)}
+    vectors |= {i: engagement_vector(flushed.get(i, {})) for i in missing}
+    _warm_vectors_write(vectors, skip_locked=False)
+    EngagementVector.objects.filter(tweet_id__in=tweet_ids).delete()
 
 
 def engagement_vectors_release(*, tweet_ids: list[int]) -> None:
-    """`engagement_vector_release` for a whole batch, one DELETE (the
-    lifecycle's bulk cold move, in its transaction)."""
+    """Drop the hot vector rows of a batch, one DELETE (the lifecycle's bulk
+    cold move, in its transaction; the cold rows lose their keys in the same
+    statement that makes them cold)."""
     if tweet_ids:
         EngagementVector.objects.filter(tweet_id__in=tweet_ids).delete()
 
 
 def engagement_vectors_membership_sync(*, tweet_ids: set[int]) -> None:
-    """Rows for the eligible tweets among `tweet_ids` that have none (from
-    their flushed counts), none for the others."""
-
+    """Rows for the eligible hot tweets among `tweet_ids` that have none (from
+    their flushed counts), keys for the eligible warm ones that have none
+    (from their live counts: a warm tweet has no flushed sums row), no row
+    for the others. Existing ones are the flush's to keep current."""
     eligible = _eligible(tweet_ids)
-    gone = tweet_ids - eligible
+    hot = {i for i, tier in eligible.items() if tier == Tier.HOT}
+    gone = tweet_ids - hot
     if gone:
         EngagementVector.objects.filter(tweet_id__in=gone).delete()
-    have = set(EngagementVector.objects.filter(tweet_id__in=eligible).values_list("tweet_id", flat=True))
-    missing = sorted(eligible - have)
+    warm = [i for i, tier in eligible.items() if tier == Tier.WARM]
+    keyless = sorted(Tweet.objects.filter(pk__in=warm, engagement_key__isnull=True).values_list("pk", flat=True))
+    if keyless:
+        live = counts_get_many(keyless)
+        _warm_vectors_write({i: engagement_vector(live.get(i, {})) for i in keyless}, skip_locked=True)
+    have = set(EngagementVector.objects.filter(tweet_id__in=hot).values_list("tweet_id", flat=True))
+    missing = sorted(hot - have)
     if not missing:
         return
     flushed = {row.tweet_id: row.as_dict() for row in TweetCounters.objects.filter(tweet_id__in=missing)}
@@ -221,6 +304,17 @@ def engagement_vectors_membership_sync(*, tweet_ids: set[int]) -> None:
         [EngagementVector(tweet_id=i, **engagement_vector(flushed.get(i, {}))) for i in missing],
         ignore_conflicts=True,
     )
+
+
+def engagement_points_prune() -> int:
+    """Delete the points no warm tweet carries (through the tweets app's key
+    index, one probe per point); returns how many."""
+    table = EngagementPoint._meta.db_table
+    with transaction.atomic():
+        _points_lock(exclusive=True)
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {table} p WHERE NOT {warm_engagement_key_used_sql(key_expr='p.key')}")
+            return cursor.rowcount
 
 
 def engagement_vectors_sync(*, batch: int = FEED_BATCH, max_batches: int = FEED_MAX_BATCHES) -> int:
@@ -291,8 +385,9 @@ def _published_tweets():
 
 
 def engagement_vectors_rebuild(*, batch: int = 5000) -> int:
-    """Write a vector for every published hot/warm tweet from its flushed
-    counts (one-off backfill); returns how many rows."""
+    """Write the vector of every published hot/warm tweet from its live
+    counts (one-off backfill; a warm tweet has no flushed sums row); returns
+    how many were written."""
 
     written = 0
     ids_qs = _published_tweets().filter(tier__in=[Tier.HOT, Tier.WARM]).order_by("pk").values_list("pk", flat=True)
@@ -302,6 +397,6 @@ def engagement_vectors_rebuild(*, batch: int = 5000) -> int:
         if not ids:
             return written
         last = ids[-1]
-        flushed = {row.tweet_id: row.as_dict() for row in TweetCounters.objects.filter(tweet_id__in=ids)}
+        live = counts_get_many(ids)
         with transaction.atomic():
-            written += engagement_vectors_update(counts={i: flushed.get(i, {}) for i in ids})
+            written += engagement_vectors_update(counts={i: live.get(i, {}) for i in ids})

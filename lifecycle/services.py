@@ -37,7 +37,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from analytics.services import engagement_vectors_membership_sync, engagement_vectors_release
+from analytics.services import engagement_vectors_release, engagement_vectors_to_warm
 from engagement.lifecycle import tweets_counters_release
 from engagement.selectors import metrics_for_many
 from lifecycle import segments
@@ -173,10 +173,10 @@ def _move_claimed(ids: list[int], *, source: str, target: str) -> int:
             _catalog_release(ids, tier=Tier.WARM)
         tiering.tier_move_apply(tweet_ids=ids, source=source, target=target)
         if target == Tier.WARM:
-            # A warm tweet's counts are its engagement vector (ln(1 + count)
-            # per metric, kept by every flush): make sure it has one, from the
-            # flushed sums, then drop the sums row. New engagement flushes it back.
-            engagement_vectors_membership_sync(tweet_ids=set(ids))
+            # The warm row keeps its engagement vector as a key (analytics),
+            # taken from the hot vector or the flushed sums before the sums
+            # row goes. New engagement flushes both back.
+            engagement_vectors_to_warm(tweet_ids=ids)
         tweets_counters_release(tweet_ids=ids)
         if target == Tier.COLD:
             engagement_vectors_release(tweet_ids=ids)

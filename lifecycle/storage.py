@@ -16,7 +16,9 @@ number of tweets. Two tables do not grow with the tweets kept, so they are not
 scaled: the outbox holds the events of the retention window only (an all-hot
 system holds the hot tweets' events, as measured, and no tier_changed ones).
 The lifecycle's own tables (segment catalog, erasure queue, move log) count
-on the lifecycle's side only: an all-hot system would not have them."""
+on the lifecycle's side only: an all-hot system would not have them. The
+analytics points of warm tweets' engagement vectors (no tweet id of their
+own: one row per distinct vector) count as warm bytes."""
 
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ from django.db import connection
 from django.db.models import Count, Sum
 from django_redis import get_redis_connection
 
+from analytics.models import EngagementPoint
 from lifecycle import segments
 from lifecycle.models import MoveLog, OutboxCursor, Segment
 from tweets.cache import KEY_PREFIX
@@ -126,6 +129,9 @@ def database_bytes() -> dict:
             tables[table] = {**sizes, "row_bytes": row_bytes, "method": "pg_total_relation_size + pg_column_size"}
         for table in LIFECYCLE_TABLES:
             tables[table] = {**_pg_relation_sizes(table), "row_bytes": {}, "method": "pg_total_relation_size"}
+        points = EngagementPoint._meta.db_table
+        tables[points] = {**_pg_relation_sizes(points), "method": "pg_total_relation_size, all warm"}
+        tables[points]["row_bytes"] = {Tier.WARM.value: tables[points]["total"]}
     else:
         measured = _sqlite_table_bytes()
         db_file = Path(str(connection.settings_dict["NAME"]))

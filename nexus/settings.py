@@ -563,6 +563,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": timedelta(hours=1),
         "options": {"expires": 3000},
     },
+    "analytics-engagement-points-prune": {
+        "task": "analytics.tasks.engagement_points_prune",
+        "schedule": timedelta(minutes=10),
+        "options": {"expires": 540},
+    },
 }
 
 # --- metrics (nexus/metrics.py) ------------------------------------------------------

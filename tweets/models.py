@@ -80,6 +80,11 @@ VISIBLE_TWEET_SQL = (
 )
 
 
+def _published_sql(alias: str) -> str:
+    """The row `alias` is published and not gone (one %s: the draft state)."""
+    return f"{alias}.state <> %s AND {alias}.deleted_at IS NULL AND {alias}.removed_at IS NULL"
+
+
 def published_join_sql(*, alias: str, id_expr: str, tiers: list[str]) -> tuple[str, list]:
     """`LEFT JOIN` of the tweet row `id_expr` names, as `alias`, when it is
     published, not gone and in one of `tiers` (alias.id is NULL otherwise):
@@ -87,9 +92,26 @@ def published_join_sql(*, alias: str, id_expr: str, tiers: list[str]) -> tuple[s
     placeholders = ", ".join(["%s"] * len(tiers))
     sql = (
         f"LEFT JOIN tweets_tweet {alias} ON {alias}.id = {id_expr} AND {alias}.tier IN ({placeholders}) "
-        f"AND {alias}.state <> %s AND {alias}.deleted_at IS NULL AND {alias}.removed_at IS NULL"
+        f"AND {_published_sql(alias)}"
     )
     return sql, [*tiers, TweetState.DRAFT.value]
+
+
+def warm_engagement_lateral_sql(*, alias: str, key_expr: str, exclude_id: int, limit: int) -> tuple[str, list]:
+    """`LEFT JOIN LATERAL` of at most `limit` published warm tweets other than
+    `exclude_id` whose engagement key is `key_expr`, as `alias`(id) (one row
+    with a NULL id when there is none), through the tweet_warm_engagement index."""
+    sql = (
+        f"LEFT JOIN LATERAL (SELECT {alias}.id FROM tweets_tweet {alias} "
+        f"WHERE {alias}.engagement_key = {key_expr} AND {alias}.tier = %s AND {_published_sql(alias)} "
+        f"AND {alias}.id <> %s LIMIT %s) {alias} ON true"
+    )
+    return sql, [Tier.WARM.value, TweetState.DRAFT.value, exclude_id, limit]
+
+
+def warm_engagement_key_used_sql(*, key_expr: str) -> str:
+    """True when a warm row still carries the engagement key `key_expr`."""
+    return f"EXISTS (SELECT 1 FROM tweets_tweet w WHERE w.engagement_key = {key_expr} AND w.tier = '{Tier.WARM.value}')"
 
 
 def published_children_count_sql(*, parent_column: str, placeholders: str) -> str:
@@ -140,8 +162,14 @@ class Tweet(models.Model):
     removed_reason = models.TextField(blank=True, default="")
     # PostgreSQL tsvector (GIN-indexed by migration on PostgreSQL only).
     search_vector = SearchVectorField(null=True, blank=True, editable=False)
+    # Warm rows only (SPEC section 7: the warm row keeps its engagement vector):
+    # the vector quantised and packed into one integer, opaque to this app. The
+    # analytics app defines it, writes it through tweets.tiering and finds the
+    # warm tweets of a vector through `tweet_warm_engagement`; 8 B and a
+    # deduplicated index entry instead of a vector row and a GiST entry each.
+    engagement_key = models.BigIntegerField(null=True, blank=True, editable=False)
 
-    history = HistoricalRecords(excluded_fields=["search_vector"], cascade_delete_history=False)
+    history = HistoricalRecords(excluded_fields=["search_vector", "engagement_key"], cascade_delete_history=False)
     objects = TweetQuerySet.as_manager()
 
     class Meta:
@@ -176,6 +204,12 @@ class Tweet(models.Model):
                 fields=["published_at"],
                 name="tweet_hot_due",
                 condition=Q(tier="hot", published_at__isnull=False),
+            ),
+            # Warm tweets by engagement vector (see engagement_key).
+            models.Index(
+                fields=["engagement_key"],
+                name="tweet_warm_engagement",
+                condition=Q(tier="warm", engagement_key__isnull=False),
             ),
         ]
 

@@ -239,7 +239,7 @@ WHERE t.id = ANY(%(ids)s) AND t.tier = 'hot'
 """
 COLD_SQL = """
 UPDATE tweets_tweet SET tier = 'cold', state = 'archived', search_vector = NULL, edited_at = NULL,
-    published_version = NULL, content_hash = NULL, media_ids = '[]'::jsonb
+    published_version = NULL, content_hash = NULL, media_ids = '[]'::jsonb, engagement_key = NULL
 WHERE id = ANY(%(ids)s) AND tier = %(source)s
 """
 HASHES_SQL = """
@@ -311,7 +311,7 @@ def _apply_orm(ids: list[int], *, source: str, target: str, now: datetime) -> in
         hashes |= set(TweetVersion.objects.filter(tweet_id__in=ids).values_list("content_id", flat=True))
     fields: dict = {"tier": target, "content": None, "media_ids": []}
     if target == Tier.COLD:
-        fields |= {"state": TweetState.ARCHIVED, "edited_at": None, "published_version": None}
+        fields |= {"state": TweetState.ARCHIVED, "edited_at": None, "published_version": None, "engagement_key": None}
     rows = Tweet.objects.filter(pk__in=ids, tier=source)
     moved = rows.update(**fields)
     OutboxEvent.objects.bulk_create(
@@ -356,3 +356,40 @@ def tier_gone_ids(*, tweet_ids: Sequence[int]) -> set[int]:
         .filter(Q(deleted_at__isnull=False) | Q(removed_at__isnull=False))
         .values_list("id", flat=True)
     )
+
+
+# --- the warm rows' engagement vectors ----------------------------------------------------------
+# Rows whose key changes, locked in primary-key order (concurrent writers
+# cannot deadlock on each other); {skip} is "SKIP LOCKED" or "".
+ENGAGEMENT_KEYS_SQL = """
+WITH k(id, key) AS (SELECT * FROM unnest(%(ids)s::bigint[], %(keys)s::bigint[])),
+todo AS (
+    SELECT t.id, k.key FROM tweets_tweet t JOIN k ON k.id = t.id
+    WHERE t.tier = 'warm' AND t.engagement_key IS DISTINCT FROM k.key
+    ORDER BY t.id FOR NO KEY UPDATE OF t {skip}
+)
+UPDATE tweets_tweet t SET engagement_key = todo.key FROM todo WHERE t.id = todo.id
+"""
+
+
+def warm_engagement_keys_set(*, keys: dict[int, int], skip_locked: bool = False) -> int:
+    """Write the engagement key (tweets.models.Tweet.engagement_key) of these
+    warm rows, tweet id → key; other tiers' rows and unchanged keys are left
+    alone. `skip_locked` skips rows another transaction holds instead of
+    waiting: for a caller holding other locks (the counter flush) that a
+    mover taking those rows cold may want next. Returns rows written."""
+    if not keys:
+        return 0
+    ids = sorted(keys)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                ENGAGEMENT_KEYS_SQL.format(skip="SKIP LOCKED" if skip_locked else ""),
+                {"ids": ids, "keys": [keys[i] for i in ids]},
+            )
+            return cursor.rowcount
+    written = 0
+    for tweet_id in ids:
+        rows = Tweet.objects.filter(pk=tweet_id, tier=Tier.WARM).exclude(engagement_key=keys[tweet_id])
+        written += rows.update(engagement_key=keys[tweet_id])
+    return written

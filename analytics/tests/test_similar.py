@@ -10,7 +10,8 @@ import pytest
 from django.db import connection
 
 from analytics import services
-from analytics.models import EngagementVector, FeedCursor
+from analytics.models import EngagementPoint, EngagementVector, FeedCursor
+from analytics.selectors import similar_sql, similar_warm_sql
 from api.services import tweet_remove, tweet_restore
 from engagement.services import counters_flush
 from lifecycle.models import Target
@@ -124,9 +125,75 @@ def test_warm_tweets_appear_and_cold_ones_leave_the_index(anon_client, spread, u
     assert body["results"][0]["tweet"]["tier"] == "warm"
     assert body["results"][0]["tweet"]["text"] == "tweet 0"  # hydrated from the archive
 
-    # What the feed job does with the two tweet.tier_changed events.
+    # What the feed job does with the two tweet.tier_changed events: the hot
+    # rows stay, the warm tweet keeps its vector as a key in its own row.
     services.engagement_vectors_membership_sync(tweet_ids={spread[0].id, spread[1].id})
-    assert set(EngagementVector.objects.values_list("tweet_id", flat=True)) == {t.id for t in spread} - {spread[1].id}
+    assert set(EngagementVector.objects.values_list("tweet_id", flat=True)) == {spread[2].id, spread[3].id}
+    key = Tweet.objects.get(pk=spread[0].id).engagement_key
+    assert key == services.engagement_key(services.engagement_vector({"likes": 1}))
+    assert EngagementPoint.objects.filter(key=key).exists()
+    assert Tweet.objects.get(pk=spread[1].id).engagement_key is None  # cold: no key
+
+
+def test_warm_distance_is_its_points_within_half_a_step(anon_client, spread, user, migrate_to):
+    """A warm tweet's distance is its quantised point's: close to the exact one."""
+    migrate_to(spread[2], Target.WARM)
+    query = make_tweet(user, "query")
+
+    body = _similar(anon_client, query.id)
+
+    assert _ids(body) == [t.id for t in spread]
+    exact = math.sqrt(math.log(51) ** 2 + math.log(6) ** 2 + math.log(1001) ** 2)
+    half_steps = math.sqrt(5) / (2 * services.KEY_SCALE)
+    assert body["results"][2]["distance"] == pytest.approx(exact, abs=half_steps)
+    assert body["results"][2]["tweet"]["tier"] == "warm"
+
+
+def test_engagement_key_round_trip():
+    """Counts up to about 30 survive the quantisation exactly (steps of 1/32 in
+    ln(1 + count)); larger ones within half a step; huge ones saturate."""
+    for counts in ({}, {"likes": 1}, {"likes": 30, "retweets": 2, "replies": 1, "quotes": 3, "views": 29}):
+        vector = services.engagement_vector(counts)
+        point = services.engagement_point(services.engagement_key(vector))
+        for metric in vector:
+            assert round(math.expm1(point[metric])) == counts.get(metric, 0) or counts.get(metric, 0) > 30
+    big = services.engagement_vector({"views": 10**9, "likes": 12345})
+    point = services.engagement_point(services.engagement_key(big))
+    assert point["views"] == pytest.approx(big["views"], abs=0.5 / services.KEY_SCALE)
+    assert point["likes"] == pytest.approx(big["likes"], abs=0.5 / services.KEY_SCALE)
+
+
+def test_flush_moves_a_warm_tweets_key(user, client_bob, anon_client, migrate_to):
+    """Engagement on a warm tweet: the counter flush rewrites the key in its row."""
+    tweet = make_tweet(user, "aged")
+    migrate_to(tweet, Target.WARM)
+    before = Tweet.objects.get(pk=tweet.id).engagement_key
+    assert before == services.engagement_key(services.engagement_vector({}))
+
+    assert client_bob.post(f"/api/v1/tweets/{tweet.id}/like").status_code == 200
+    counters_flush()
+
+    after = Tweet.objects.get(pk=tweet.id).engagement_key
+    assert after == services.engagement_key(services.engagement_vector({"likes": 1}))
+    assert not EngagementVector.objects.filter(tweet_id=tweet.id).exists()
+    query = make_tweet(user, "liked once too")
+    services.engagement_vectors_update(counts={query.id: {"likes": 1}})
+    assert _similar(anon_client, query.id)["results"][0]["tweet"]["id"] == str(tweet.id)
+
+
+def test_points_prune_keeps_only_carried_points(user, spread, migrate_to):
+    migrate_to(spread[0], Target.WARM)
+    migrate_to(spread[1], Target.WARM)
+    carried = set(Tweet.objects.filter(engagement_key__isnull=False).values_list("engagement_key", flat=True))
+    EngagementPoint.objects.create(key=12345, **services.engagement_point(12345))
+
+    assert services.engagement_points_prune() == 1
+    assert set(EngagementPoint.objects.values_list("key", flat=True)) == carried
+    migrate_to(spread[1], Target.COLD)
+    assert services.engagement_points_prune() == 1
+    assert set(EngagementPoint.objects.values_list("key", flat=True)) == {
+        Tweet.objects.get(pk=spread[0].id).engagement_key
+    }
 
 
 def test_membership_sync_adds_published_and_drops_gone_rows(user, client_alice, moderator):
@@ -227,13 +294,22 @@ def test_bad_limit_is_400(user, anon_client, limit):
 
 # --- the index ------------------------------------------------------------------------------
 ROWS = 100_000
+POINTS = 20_000  # distinct warm vectors: a tiny points table is rightly read whole and sorted
+
+
+def _spread_key(n: int) -> int:
+    """The n-th of POINTS keys, spread over the five metrics (0–15 steps each)."""
+    key = 0
+    for _ in range(5):
+        key = (key << services.KEY_BITS) | (n % 16)
+        n //= 16
+    return key
 
 
 @pytest.mark.postgres
 def test_knn_query_uses_the_gist_index_over_100k_rows(user):
     """EXPLAIN the exact query the endpoint runs over ≥ 100k vectors (and as
     many tweets): it must walk the GiST index nearest-first, never Seq Scan."""
-    from analytics.selectors import similar_sql
 
     with connection.cursor() as cursor:
         # Bulk rows straight in SQL: generate_series is seconds, the ORM minutes.
@@ -271,5 +347,53 @@ def test_knn_query_uses_the_gist_index_over_100k_rows(user):
     distances = [d for _, d, _ in rows]
     assert distances == sorted(distances)
     tiers = dict(Tweet.objects.filter(pk__in=[r[0] for r in rows]).values_list("pk", "tier"))
-    assert all(visible == (tiers[tweet_id] != Tier.COLD) for tweet_id, _, visible in rows)
-    assert any(not visible for *_, visible in rows)  # the filter really had cold rows to drop
+    assert all(visible == (tiers[tweet_id] == Tier.HOT) for tweet_id, _, visible in rows)
+    assert any(not visible for *_, visible in rows)  # the filter really had rows to drop
+
+
+@pytest.mark.postgres
+def test_warm_knn_query_uses_the_points_index_over_100k_warm_rows(user):
+    """EXPLAIN the warm walk over 100k warm tweets carrying keys: nearest
+    points off their GiST index, each point's tweets through the key index."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO tweets_tweet (id, author_id, media_ids, state, version, created_at, published_at,
+                                      tier, removed_reason, engagement_key)
+            SELECT g, %s, '[]'::jsonb, 'published', 1, now(), now(), 'warm', '', 0
+            FROM generate_series(1, %s) AS g
+            """,
+            [user.pk, ROWS],
+        )
+        # Each tweet's key: its point among POINTS spread over the five metrics.
+        cursor.execute(
+            "UPDATE tweets_tweet t SET engagement_key = k.key FROM unnest(%s::bigint[], %s::bigint[]) AS k(id, key) "
+            "WHERE t.id = k.id",
+            [list(range(1, ROWS + 1)), [_spread_key((g * 7919) % POINTS) for g in range(1, ROWS + 1)]],
+        )
+        cursor.execute("ANALYZE tweets_tweet")
+    keys = sorted({(g * 7919) % POINTS for g in range(1, ROWS + 1)})
+    EngagementPoint.objects.bulk_create(
+        [EngagementPoint(key=_spread_key(key), **services.engagement_point(_spread_key(key))) for key in keys],
+        batch_size=5000,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE analytics_engagementpoint")
+        sql, params = similar_warm_sql(point=[0.5, 0.0, 0.0, 0.0, 1.0], exclude_id=42, points=30, limit=20)
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+
+    assert "Seq Scan" not in plan, plan
+    assert "analytics_engagementpoint_gist" in plan, plan
+    assert "tweet_warm_engagement" in plan, plan
+    assert len({key for key, *_ in rows}) == 30
+    assert all(tweet_id is not None for *_, tweet_id in rows)
+    distances = [d for _, d, _ in rows]
+    assert distances == sorted(distances)
+    nearest = min(
+        (_spread_key(k) for k in keys),
+        key=lambda k: math.dist(services.engagement_point(k).values(), [0.5, 0, 0, 0, 1.0]),
+    )
+    assert rows[0][0] == nearest

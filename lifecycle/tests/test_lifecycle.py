@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from datetime import timedelta
 
@@ -9,7 +10,11 @@ import pytest
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
+from analytics.models import EngagementPoint, EngagementVector
+from analytics.services import KEY_SCALE, engagement_key, engagement_point, engagement_vector
 from api.services import tweet_remove
+from engagement import counters
+from engagement.models import TweetCounters
 from lifecycle import segments, services
 from lifecycle.models import MoveLog, Segment
 from lifecycle.selectors import archive_document, queue_backlog, tier_counts
@@ -368,8 +373,6 @@ def test_likes_and_views_on_warm_and_cold_tweets_still_count(client_alice, clien
 
 
 def test_the_cold_move_drops_the_engagement_vector_in_its_transaction(client_alice):
-    from analytics.models import EngagementVector
-
     tweets = {tier: _post(client_alice, f"{tier} vector") for tier in ("warm", "cold")}
     ids = {tier: int(t["id"]) for tier, t in tweets.items()}
     EngagementVector.objects.bulk_create([EngagementVector(tweet_id=i) for i in ids.values()], ignore_conflicts=True)
@@ -378,17 +381,15 @@ def test_the_cold_move_drops_the_engagement_vector_in_its_transaction(client_ali
 
     services.lifecycle_run_due()
 
-    # Warm tweets stay similarity candidates; cold ones lose the row before any feed job runs.
-    assert set(EngagementVector.objects.values_list("tweet_id", flat=True)) == {ids["warm"]}
+    # Warm tweets stay similarity candidates, their vector now a key in their
+    # row; cold ones lose both before any feed job runs.
+    assert not EngagementVector.objects.exists()
+    keys = dict(Tweet.objects.filter(pk__in=ids.values()).values_list("pk", "engagement_key"))
+    assert keys == {ids["warm"]: engagement_key(engagement_vector({})), ids["cold"]: None}
+    assert EngagementPoint.objects.filter(key=keys[ids["warm"]]).exists()
 
 
-def test_the_warm_move_folds_the_counters_row_into_the_engagement_vector(client_alice, client_bob):
-    import math
-
-    from analytics.models import EngagementVector
-    from engagement import counters
-    from engagement.models import TweetCounters
-
+def test_the_warm_move_folds_the_counters_row_into_the_engagement_key(client_alice, client_bob):
     tweet_id = int(_post(client_alice, "liked then warm")["id"])
     assert client_bob.post(f"/api/v1/tweets/{tweet_id}/like").status_code == 200
     counters.counters_flush()
@@ -398,12 +399,14 @@ def test_the_warm_move_folds_the_counters_row_into_the_engagement_vector(client_
     services.lifecycle_run_due()
 
     assert not TweetCounters.objects.filter(tweet_id=tweet_id).exists()
-    assert EngagementVector.objects.get(tweet_id=tweet_id).likes == math.log1p(1)
-    # New engagement flushes the sums back, and the vector follows.
+    key = Tweet.objects.get(pk=tweet_id).engagement_key
+    assert engagement_point(key)["likes"] == round(math.log1p(1) * KEY_SCALE) / KEY_SCALE
+    # New engagement flushes the sums back, and the key follows.
     assert client_alice.post(f"/api/v1/tweets/{tweet_id}/like").json() == {"liked": True, "likes": 2}
     counters.counters_flush()
     assert TweetCounters.objects.get(tweet_id=tweet_id).likes == 2
-    assert EngagementVector.objects.get(tweet_id=tweet_id).likes == math.log1p(2)
+    assert Tweet.objects.get(pk=tweet_id).engagement_key == engagement_key(engagement_vector({"likes": 2}))
+    assert not EngagementVector.objects.filter(tweet_id=tweet_id).exists()
 
 
 def test_an_archived_record_is_read_from_the_store_once_then_served_from_the_cache(
