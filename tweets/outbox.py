@@ -50,11 +50,15 @@ PG_CURRENT_TXID = "pg_current_xact_id()::text::bigint"
 PG_SNAPSHOT_XMIN = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
 
 
+def _current_txid() -> RawSQL | int:
+    """The writing transaction's id, as the row's `txid` (0 on SQLite)."""
+    return RawSQL(PG_CURRENT_TXID, []) if connection.vendor == "postgresql" else 0
+
+
 def event_record(*, type: EventType | str, tweet: Tweet, data: dict | None = None) -> OutboxEvent:
     """Write one event; call inside the transaction that makes the change."""
-    txid = RawSQL(PG_CURRENT_TXID, []) if connection.vendor == "postgresql" else 0
     return OutboxEvent.objects.create(
-        txid=txid,
+        txid=_current_txid(),
         type=type,
         tweet_id=tweet.id,
         author_id=tweet.author_id,
@@ -77,7 +81,7 @@ def event_batch_record(
     first tweet in the columns, every tweet's (tweet_id, author_id, version),
     in the order given, in `data`; the feed shows one event per tweet. Call
     inside the transaction that makes the change. Returns the rows written."""
-    txid = RawSQL(PG_CURRENT_TXID, []) if connection.vendor == "postgresql" else 0
+    txid = _current_txid()
     at = at or timezone.now()
     written = 0
     for start in range(0, len(events), BATCH_MAX):
