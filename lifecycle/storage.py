@@ -253,13 +253,14 @@ def legacy_object_entries(prefix: str):
 
 def outbox_tier_changed(info: dict | None) -> dict | None:
     """The outbox bytes held by tweet.tier_changed events (attributed like the
-    tiers, by pg_column_size): they go with the outbox retention, so a
-    freshly migrated backlog shows them all at once."""
+    tiers, by pg_column_size: a move's batch row with its compressed arrays)
+    and how many events that is (tweets, not rows): they go with the outbox
+    retention, so a freshly migrated backlog shows them all at once."""
     if info is None or connection.vendor != "postgresql":
         return None
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(*) FILTER (WHERE type = %s), "
+            "SELECT coalesce(sum(events) FILTER (WHERE type = %s), 0), "
             "coalesce(sum(pg_column_size(x.*)) FILTER (WHERE type = %s), 0), "
             f"coalesce(sum(pg_column_size(x.*)), 0) FROM {connection.ops.quote_name(OUTBOX_TABLE)} x",
             ["tweet.tier_changed"] * 2,

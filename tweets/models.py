@@ -287,7 +287,12 @@ class OutboxEvent(models.Model):
     `txid` is the writing transaction's PostgreSQL xid8 (0 on SQLite, whose
     writers are serialised). The feed orders by (txid, id) and only returns
     events of transactions older than every one still in flight, so a reader
-    never skips an event that commits later with a smaller id."""
+    never skips an event that commits later with a smaller id.
+
+    A batch row (`events` > 1, tweets.outbox.event_batch_record) holds one
+    change to many tweets, a lifecycle move: the columns name its first tweet
+    and `data` holds every tweet's (tweet_id, author_id, version) as parallel
+    arrays; the feed expands it into one event per tweet."""
 
     id = models.BigAutoField(primary_key=True)
     txid = models.BigIntegerField(default=0)
@@ -297,6 +302,9 @@ class OutboxEvent(models.Model):
     version = models.PositiveIntegerField(default=1)
     at = models.DateTimeField(default=timezone.now)
     data = models.JSONField(default=dict, blank=True)
+    # How many events the row holds: 1, or a batch row's tweets (tweets.outbox).
+    # A smallint, the last column: it fits in the tuple's alignment padding.
+    events = models.PositiveSmallIntegerField(default=1, db_default=1)
 
     class Meta:
         indexes = [

@@ -6,7 +6,8 @@ A move is: `tier_due_claim` (lock a batch of due rows), `tier_hot_rows` /
 `tier_history_rows` (what the archive must hold), then, after the archive
 segment is written and verified, `tier_move_apply` in the same transaction:
 the rows slimmed, versions, history, hashtags and unused content deleted, one
-`tweet.tier_changed` event per tweet, and the cache dropped after commit."""
+`tweet.tier_changed` event per tweet (one outbox batch row for the move), and
+the cache dropped after commit."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from tweets import cache as tweet_cache
-from tweets.models import EventType, OutboxEvent, Tier, Tweet, TweetContent, TweetHashtag, TweetState, TweetVersion
+from tweets.models import EventType, Tier, Tweet, TweetContent, TweetHashtag, TweetState, TweetVersion
+from tweets.outbox import event_batch_record
 
 # The claim: due rows of one tier in publication order, read through an
 # index (hot: the partial tweet_hot_due; warm: tweet_published_recent read
@@ -236,11 +238,13 @@ UPDATE tweets_tweet t SET tier = 'warm', content_hash = NULL, media_ids = '[]'::
         (SELECT array_to_tsvector(array_agg(DISTINCT '#' || h.tag)) FROM tweets_tweethashtag h WHERE h.tweet_id = t.id),
         ''::tsvector)
 WHERE t.id = ANY(%(ids)s) AND t.tier = 'hot'
+RETURNING t.id, t.author_id, t.version
 """
 COLD_SQL = """
 UPDATE tweets_tweet SET tier = 'cold', state = 'archived', search_vector = NULL, edited_at = NULL,
     published_version = NULL, content_hash = NULL, media_ids = '[]'::jsonb, engagement_key = NULL
 WHERE id = ANY(%(ids)s) AND tier = %(source)s
+RETURNING id, author_id, version
 """
 HASHES_SQL = """
 SELECT content_hash FROM tweets_tweet WHERE id = ANY(%(ids)s) AND content_hash IS NOT NULL
@@ -256,12 +260,6 @@ DELETE FROM tweets_tweetcontent WHERE hash IN (
     AND NOT EXISTS (SELECT 1 FROM tweets_tweetversion v WHERE v.content_hash = c.hash)
     FOR UPDATE SKIP LOCKED)
 """
-# One event per tweet, no data: the new tier is on the tweet.
-EVENTS_SQL = """
-INSERT INTO tweets_outboxevent (txid, type, tweet_id, author_id, version, at, data)
-SELECT pg_current_xact_id()::text::bigint, %(type)s, id, author_id, version, %(now)s, '{}'::jsonb
-FROM tweets_tweet WHERE id = ANY(%(ids)s) ORDER BY id
-"""
 
 
 def tier_move_apply(*, tweet_ids: list[int], source: str, target: str, now: datetime | None = None) -> int:
@@ -270,8 +268,9 @@ def tier_move_apply(*, tweet_ids: list[int], source: str, target: str, now: date
     holding them was written and verified). Warm rows keep ids, author, times
     and a stripped search vector with their hashtags folded in as `#tag`
     lexemes; cold rows become stubs. Versions, history rows, hashtag rows and
-    content no one else uses are deleted; one tweet.tier_changed event per
-    tweet. Returns the number of rows moved."""
+    content no one else uses are deleted; the rows that moved get one
+    tweet.tier_changed event each, written as one batch row (the move is one
+    change; the feed shows an event per tweet). Returns the number of rows moved."""
     if not tweet_ids:
         return 0
     now = now or timezone.now()
@@ -285,22 +284,28 @@ def tier_move_apply(*, tweet_ids: list[int], source: str, target: str, now: date
 
 
 def _apply_postgresql(ids: list[int], *, source: str, target: str, now: datetime) -> int:
-    params = {"ids": ids, "source": source, "type": EventType.TIER_CHANGED.value, "now": now}
+    params = {"ids": ids, "source": source}
     with connection.cursor() as cursor:
         hashes: list[str] = []
         if source == Tier.HOT:
             cursor.execute(HASHES_SQL, params)
             hashes = [row[0] for row in cursor.fetchall()]
         cursor.execute(WARM_SQL if target == Tier.WARM else COLD_SQL, params)
-        moved = cursor.rowcount
-        cursor.execute(EVENTS_SQL, params)
+        moved = sorted(cursor.fetchall())
+        _events_record(moved, now=now)
         if source == Tier.HOT:
             cursor.execute("DELETE FROM tweets_tweetversion WHERE tweet_id = ANY(%(ids)s)", params)
             cursor.execute("DELETE FROM tweets_tweethashtag WHERE tweet_id = ANY(%(ids)s)", params)
         cursor.execute(f"DELETE FROM {Tweet.history.model._meta.db_table} WHERE id = ANY(%(ids)s)", params)
         if hashes:
             cursor.execute(CONTENT_RELEASE_SQL, {"hashes": hashes})
-    return moved
+    return len(moved)
+
+
+def _events_record(moved: list[tuple[int, int, int]], *, now: datetime) -> None:
+    """The tier_changed events of the rows that moved (none: a replay moved nothing)."""
+    if moved:
+        event_batch_record(type=EventType.TIER_CHANGED, events=moved, at=now)
 
 
 def _apply_orm(ids: list[int], *, source: str, target: str, now: datetime) -> int:
@@ -313,13 +318,9 @@ def _apply_orm(ids: list[int], *, source: str, target: str, now: datetime) -> in
     if target == Tier.COLD:
         fields |= {"state": TweetState.ARCHIVED, "edited_at": None, "published_version": None, "engagement_key": None}
     rows = Tweet.objects.filter(pk__in=ids, tier=source)
-    moved = rows.update(**fields)
-    OutboxEvent.objects.bulk_create(
-        [
-            OutboxEvent(txid=0, type=EventType.TIER_CHANGED, tweet_id=i, author_id=a, version=v, at=now, data={})
-            for i, a, v in Tweet.objects.filter(pk__in=ids).order_by("id").values_list("id", "author_id", "version")
-        ]
-    )
+    moved = list(rows.order_by("id").values_list("id", "author_id", "version"))
+    rows.update(**fields)
+    _events_record(moved, now=now)
     for queryset in (
         TweetVersion.objects.filter(tweet_id__in=ids),
         TweetHashtag.objects.filter(tweet_id__in=ids),
@@ -333,7 +334,7 @@ def _apply_orm(ids: list[int], *, source: str, target: str, now: datetime) -> in
             | Q(hash__in=TweetVersion.objects.filter(content_id__in=hashes).values("content_id"))
         )
         unused._raw_delete(unused.db)
-    return moved
+    return len(moved)
 
 
 def tier_history_release(*, tweet_ids: list[int]) -> None:

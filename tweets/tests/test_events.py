@@ -24,18 +24,6 @@ def _poll(read, want: int, attempts: int = 100) -> list:
     return seen
 
 
-@pytest.fixture
-def service_client(make_client, make_user):
-    from django.contrib.auth.models import Group
-
-    from nexus.roles import SERVICES, roles_ensure
-
-    roles_ensure()
-    service = make_user("timeline-builder")
-    service.groups.add(Group.objects.get(name=SERVICES))
-    return make_client(service)
-
-
 def test_feed_is_for_moderator_and_service_tokens_only(
     anon_client, client_alice, service_client, make_client, moderator
 ):
