@@ -1,5 +1,5 @@
 """Warm tweets leave the per-tweet vector table: each keeps its vector,
-quantised, as a packed key in its own row (tweets 0011), and the kNN walk goes
+quantised, as a packed key in its own row (tweets 0012), and the kNN walk goes
 through one GiST entry per distinct point (EngagementPoint) instead of one per
 tweet. On PostgreSQL this creates the points' GiST index and converts the warm
 tweets' existing vector rows (the same packing as analytics.services.engagement_key:
@@ -45,7 +45,7 @@ def _run(statements):
 class Migration(migrations.Migration):
     dependencies = [
         ("analytics", "0004_engagement_vector_no_updated_at"),
-        ("tweets", "0011_tweet_warm_engagement_key"),
+        ("tweets", "0012_tweet_warm_engagement_key"),
     ]
 
     operations = [

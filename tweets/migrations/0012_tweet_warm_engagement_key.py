@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tweets', '0010_warm_due_is_published_recent'),
+        ('tweets', '0011_outbox_batch_rows'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
