@@ -50,7 +50,7 @@ import django  # noqa: E402
 django.setup()
 
 from api import selectors  # noqa: E402
-from bench.run import log, wait_http  # noqa: E402
+from bench.run import wait_http  # noqa: E402
 from lifecycle import segments  # noqa: E402
 from lifecycle.models import Segment  # noqa: E402
 from tweets import cache as tweet_cache  # noqa: E402
@@ -58,6 +58,10 @@ from tweets.models import Tweet  # noqa: E402
 
 TIERS = ("warm", "cold")
 PHASES = ("cold_footer_cache", "steady_state")
+
+
+def log(message: str) -> None:
+    print(f"[point_reads {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 def percentiles(times: list[float]) -> dict:
