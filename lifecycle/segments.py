@@ -9,7 +9,9 @@ in docs/archive-format.md; pyarrow or DuckDB read a bucket of them as one datase
 Reads never fetch a whole object: the footer of each segment is read once
 per process (one ranged GET of the object's tail) and cached — the object is
 immutable, so the cache never goes stale — and a point read fetches the one
-row group holding the id, as one ranged GET spanning its column chunks."""
+row group holding the id, as one ranged GET spanning the column chunks
+asked for (the record's columns all sit before `history` and the final
+counts in SCHEMA, so a record's read leaves those out)."""
 
 from __future__ import annotations
 
