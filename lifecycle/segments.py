@@ -9,7 +9,9 @@ in docs/archive-format.md; pyarrow or DuckDB read a bucket of them as one datase
 Reads never fetch a whole object: the footer of each segment is read once
 per process (one ranged GET of the object's tail) and cached — the object is
 immutable, so the cache never goes stale — and a point read fetches the one
-row group holding the id, as one ranged GET spanning its column chunks."""
+row group holding the id, as one ranged GET spanning the column chunks
+asked for (the record's columns all sit before `history` and the final
+counts in SCHEMA, so a record's read leaves those out)."""
 
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -204,7 +207,7 @@ class _RangeFile(io.RawIOBase):
 
 
 class _Footer:
-    __slots__ = ("metadata", "ranges", "size")
+    __slots__ = ("leaves", "metadata", "ranges", "size")
 
     def __init__(self, metadata: pq.FileMetaData, size: int):
         self.metadata, self.size = metadata, size
@@ -213,6 +216,10 @@ class _Footer:
         for i in range(metadata.num_row_groups):
             stats = metadata.row_group(i).column(id_column).statistics
             self.ranges.append((stats.min, stats.max))
+        # Top-level column -> its leaf column chunks (a list or struct column has several).
+        self.leaves: dict[str, list[int]] = {}
+        for j in range(metadata.num_columns):
+            self.leaves.setdefault(metadata.schema.column(j).path.split(".")[0], []).append(j)
 
     def groups_for(self, ids: Iterable[int]) -> dict[int, set[int]]:
         wanted: dict[int, set[int]] = {}
@@ -223,10 +230,15 @@ class _Footer:
                     break
         return wanted
 
-    def group_span(self, i: int) -> tuple[int, int]:
+    def group_span(self, i: int, columns: list[str] | None = None) -> tuple[int, int]:
+        """The byte range of row group `i`'s column chunks of `columns` (all
+        when None): one ranged GET. Chunks are laid out in schema order, so
+        the record's columns span less than the group (the history and the
+        final counts, written after them, stay unread)."""
         group = self.metadata.row_group(i)
+        chunks = range(group.num_columns) if columns is None else [j for c in columns for j in self.leaves[c]]
         start, end = None, 0
-        for j in range(group.num_columns):
+        for j in chunks:
             column = group.column(j)
             first = column.data_page_offset
             if column.has_dictionary_page and column.dictionary_page_offset:
@@ -306,19 +318,21 @@ def segment_read(
     wanted = footer.groups_for(ids)
     if not wanted:
         return {}
+    if columns is not None and "id" not in columns:
+        columns = ["id", *columns]
     handle, ranged = _open(key, footer.size)
     found: dict[int, dict] = {}
     with handle:
         if ranged is not None:
             for i in wanted:
-                ranged.fetch(*footer.group_span(i))
+                ranged.fetch(*footer.group_span(i, columns))
         parquet = pq.ParquetFile(handle, metadata=footer.metadata)
-        if columns is not None and "id" not in columns:
-            columns = ["id", *columns]
         for i, group_ids in wanted.items():
-            for row in parquet.read_row_group(i, columns=columns).to_pylist():
-                if row["id"] in group_ids:
-                    found[row["id"]] = row
+            group = parquet.read_row_group(i, columns=columns)
+            # Only the wanted rows become Python objects (a group holds NEXUS_SEGMENT_ROW_GROUP_ROWS).
+            group = group.filter(pc.is_in(group.column("id"), pa.array(sorted(group_ids), pa.int64())))
+            for row in group.to_pylist():
+                found[row["id"]] = row
     return found
 
 

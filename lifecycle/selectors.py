@@ -22,10 +22,11 @@ from tweets import selectors as tweet_selectors
 from tweets import tiering
 from tweets.models import Tier, Tweet
 
-# One statement for a whole batch of (id, tier): the segments whose id range
-# holds each id, through the GiST index over int8range(min_id, max_id).
+# One statement for a whole batch of (id, tier): the catalog rows of the
+# segments whose id range holds each id, through the GiST index over
+# int8range(min_id, max_id).
 LOCATE_SQL = """
-SELECT t.id, s.id FROM unnest(%s::bigint[], %s::text[]) AS t(id, tier)
+SELECT s.*, t.id AS located_id FROM unnest(%s::bigint[], %s::text[]) AS t(id, tier)
 JOIN lifecycle_segment s ON s.tier = t.tier AND int8range(s.min_id, s.max_id, '[]') @> t.id
 """
 
@@ -40,12 +41,8 @@ def segments_locate(pairs: Iterable[tuple[int, str]]) -> dict[int, list[Segment]
     if not pairs:
         return found
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(LOCATE_SQL, [[p[0] for p in pairs], [p[1] for p in pairs]])
-            hits = cursor.fetchall()
-        catalog = Segment.objects.in_bulk({segment_id for _, segment_id in hits})
-        for tweet_id, segment_id in hits:
-            found[tweet_id].append(catalog[segment_id])
+        for segment in Segment.objects.raw(LOCATE_SQL, [[p[0] for p in pairs], [p[1] for p in pairs]]):
+            found[segment.located_id].append(segment)
     else:
         for tweet_id, tier in pairs:
             found[tweet_id] = list(Segment.objects.filter(tier=tier, min_id__lte=tweet_id, max_id__gte=tweet_id))

@@ -98,6 +98,42 @@ def test_every_segment_reads_with_pyarrow_dataset_over_s3_and_matches_storage_re
     assert report["object_store"]["objects"] == report["object_store"]["segments"] == 4
 
 
+def test_a_point_read_over_s3_fetches_the_footer_once_then_only_the_record_columns_of_one_row_group(
+    s3_archive, user, anon_client, settings
+):
+    settings.NEXUS_SEGMENT_ROW_GROUP_ROWS = 2
+    cold = [make_tweet(user, f"cold words {i}").pk for i in range(6)]
+    _age(cold, 100)
+    assert services.lifecycle_run_due() == {"migrated": 6}
+    (segment,) = Segment.objects.all()
+    segments.footer_cache_clear()
+    ranges: list[str] = []
+    client = segments.archive_storage().bucket.meta.client
+    client.meta.events.register(
+        "before-parameter-build.s3.GetObject", lambda params, **kw: ranges.append(params["Range"])
+    )
+
+    assert anon_client.get(f"/api/v1/tweets/{cold[4]}").json()["text"] == "cold words 4"
+    assert anon_client.get(f"/api/v1/tweets/{cold[1]}").json()["text"] == "cold words 1"
+
+    # The tail (footer) once, then one ranged GET per read.
+    assert len(ranges) == 3
+    assert ranges[0] == f"bytes={max(0, segment.bytes - segments.TAIL_BYTES)}-{segment.bytes - 1}"
+    metadata = segments._footer_cached(segment.key).metadata
+    for got, group in ((ranges[1], 2), (ranges[2], 0)):
+        columns = {
+            metadata.schema.column(j).path: metadata.row_group(group).column(j) for j in range(metadata.num_columns)
+        }
+        start, end = (int(b) for b in got.removeprefix("bytes=").split("-"))
+        assert start == columns["id"].data_page_offset
+        assert end < columns["history"].data_page_offset  # the history and the final counts stay unread
+        assert end + 1 == max(
+            c.data_page_offset + c.total_compressed_size
+            for p, c in columns.items()
+            if p.split(".")[0] in segments.RECORD_COLUMNS
+        )
+
+
 def _collected(expected: int) -> int:
     """erasure_collect until `expected` tweets were queued: the outbox feed shows
     an event once every older transaction of the cluster has finished, and

@@ -69,6 +69,12 @@ class Command(BaseCommand):
                 chunk = moments[offset : offset + BATCH]
                 made += self._batch(chunk, offset, worker, authors, rng, recent, counters)
                 bar.update(len(chunk))
+        if connection.vendor == "postgresql":
+            # Planner statistics now, not whenever autovacuum gets to them: a
+            # `lifecycle_run` straight after a 10^6 seed moved ~300 tweets/s
+            # without them and ~1,300/s once ANALYZE had run (same load).
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
         self.stdout.write(f"seeded {made} tweets over {days} days ({per_day}/day, {len(authors)} users)")
 
     def _users(self, count: int) -> list:
