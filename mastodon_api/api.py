@@ -96,9 +96,8 @@ def _list_param(data, name: str) -> list | None:
 
 def _statuses(request: Request, tweet_ids: list[int]) -> list[dict]:
     """Status entities for ids, through the native hydrated read (visibility, every tier)."""
-    return entities.statuses_render(
-        api_selectors.tweets_get_many(tweet_ids=tweet_ids, user=request.user), request=request
-    )
+    tweets, liked, shared = api_selectors.tweets_engaged_get_many(tweet_ids=tweet_ids, user=request.user)
+    return entities.statuses_render(tweets, request=request, flags=(liked, shared))
 
 
 def _status_or_404(request: Request, tweet_id: int) -> dict:
@@ -394,11 +393,8 @@ class StatusCreateView(MastodonView):
         if created:
             # Nobody has liked or retweeted a status this request created.
             rendered = [api_selectors.tweet_render_written(tweet, created=True)]
-            return Response(entities.statuses_render(rendered, request=request, engagement=False)[0])
-        rendered = api_selectors.tweets_get_many(tweet_ids=[tweet.id], user=request.user)
-        if not rendered:
-            raise NotFound("Record not found")
-        return Response(entities.statuses_render(rendered, request=request)[0])
+            return Response(entities.statuses_render(rendered, request=request, flags=entities.NO_FLAGS)[0])
+        return Response(_status_or_404(request, tweet.id))
 
 
 class StatusDetailView(MastodonView):
