@@ -13,7 +13,6 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -52,9 +51,9 @@ CONTEXT_MAX = 60  # ancestors / descendants walked per side
 class MastodonView(APIView):
     """Base of every Mastodon route: Mastodon's error body. Not in the OpenAPI
     schema (/api/schema documents the native API; Mastodon's API is documented
-    by Mastodon, and the README lists what Nexus supports)."""
+    by Mastodon, and the README lists what Nexus supports). Bodies are parsed
+    by the project's parsers (JSON, form, multipart: settings.REST_FRAMEWORK)."""
 
-    parser_classes = [JSONParser, FormParser, MultiPartParser]
     schema = None
 
     def get_exception_handler(self):

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db.models import Count, Max
+from django.db.models import Count, Max, OuterRef, Subquery
 
 from engagement.flags import Flags
 from engagement.selectors import engaged_by_user
@@ -86,24 +86,27 @@ def _account_rows_shared(user_ids: list[int], *, now: float) -> dict[int, dict]:
 
 
 def _account_rows(user_ids: list[int], *, fresh_until: float) -> dict[int, dict]:
-    stats = {
-        row["author_id"]: row
-        for row in Tweet.objects.published()
-        .filter(author_id__in=user_ids)
-        .values("author_id")
-        .annotate(statuses=Count("id"), last=Max("published_at"))
-    }
-    users = get_user_model().objects.filter(id__in=user_ids).values_list("id", "username", "date_joined")
+    """One statement: the users, with their published statuses' count and latest date."""
+    theirs = Tweet.objects.published().filter(author_id=OuterRef("pk")).order_by().values("author_id")
+    users = (
+        get_user_model()
+        .objects.filter(id__in=user_ids)
+        .annotate(
+            statuses=Subquery(theirs.annotate(n=Count("id")).values("n")),
+            last=Subquery(theirs.annotate(at=Max("published_at")).values("at")),
+        )
+        .values_list("id", "username", "date_joined", "statuses", "last")
+    )
     return {
         user_id: {
             "id": user_id,
             "username": username,
             "created_at": format_timestamp(joined.replace(hour=0, minute=0, second=0, microsecond=0)),
-            "statuses": stats.get(user_id, {}).get("statuses", 0),
-            "last": stats[user_id]["last"].date().isoformat() if stats.get(user_id, {}).get("last") else None,
+            "statuses": statuses or 0,
+            "last": last.date().isoformat() if last else None,
             "fresh_until": fresh_until,
         }
-        for user_id, username, joined in users
+        for user_id, username, joined, statuses, last in users
     }
 
 
