@@ -6,25 +6,24 @@ round trip per read cost as much as the rest of a cached read. So Redis keeps
 the answer per (tweet, user), filled from the facts on first use, and the read
 travels in the caller's `nexus.redis_batch` with the tweet's record and counts.
 
-Redis holds, per tweet, the hash `eng:f:<tweet id>` (expiring like the
-counters' hash), and in it per user:
+Redis holds, per tweet, the hash `eng:f:<tweet id>` (at most FLAGS_MAX_FIELDS
+fields, expiring FLAGS_TTL after its last fill or write), and in it per user:
     `<user id>`     the flags: 1 liked, 2 retweeted (a bit mask), once filled
     `<user id>:p`   writes of that user on that tweet in flight
     `<user id>:v`   a version, bumped by every write
 
-The facts stay the only truth; Redis is kept from ever holding a stale answer
-by the writers, with no lock:
+The facts stay the only truth. Without a lock, Redis never keeps an answer
+older than a write that has answered its client:
 - A write (like, un-like, retweet, undo) calls `flags_write_begin` before it
-  writes the fact and `flags_write_end` after (whatever happened). Both drop
-  the cached answer and bump the version; begin also counts the write in
-  flight, end uncounts it.
-- A reader that misses reads the facts, then fills the answer only if, at
-  that moment, no write is in flight and the version is the one it saw before
-  reading the facts (one Lua script: check and set at once).
-So a fill can only store what the facts said after the last write that
-started: a write that began after the reader looked bumps the version; one
-already in flight blocks the fill; one whose fact the reader read before its
-commit is followed by its own end, which drops what the reader stored.
+  writes the fact and `flags_write_end` once it is committed (whatever
+  happened). Both drop the cached answer and bump the version; begin also
+  counts the write in flight, end uncounts it.
+- A reader that misses reads the facts and then stores their answer only if
+  no write was in flight when it looked and the version is still the one it
+  saw then (one Lua script: check and set at once).
+A write that began after the reader looked has bumped the version, so the
+fill is refused; a write whose commit the reader's query did not see yet may
+let a fill through, but its end comes after and drops that answer.
 A writer that dies between begin and end leaves its write counted as in
 flight: that pair is read from PostgreSQL until the hash expires (slower,
 never wrong). A wiped Redis has no answers: they are refilled from the facts.
@@ -47,6 +46,10 @@ from nexus.db import prepared_cursor
 from nexus.redis_batch import redis_read
 
 LIKED, RETWEETED = 1, 2
+FLAGS_TTL = 24 * 3600  # a tweet's answers expire a day after its last fill or write
+# Fields per tweet hash (~50 bytes each): a tweet read by very many signed-in
+# users keeps the answers of the first ones; the others read the facts.
+FLAGS_MAX_FIELDS = 30_000
 Flags = tuple[set[int], set[int]]  # (liked tweet ids, retweeted tweet ids)
 
 # Both facts of one user over a page of tweets in one statement, prepared on PostgreSQL.
@@ -80,15 +83,17 @@ end
 return out
 """
 
-# KEYS: one flags hash per tweet; ARGV: user id, ttl, then per tweet the
-# version its reader saw (with no write in flight) and the flags the facts
-# gave. Every write's begin bumps the version: an unchanged one means none began.
+# KEYS: one flags hash per tweet; ARGV: user id, ttl, most fields, then per
+# tweet the version its reader saw (with no write in flight) and the flags the
+# facts gave. Every write's begin bumps the version: an unchanged one means
+# none began. A full hash stores no more answers (those users read the facts).
 _FILL = """
 local u = ARGV[1]
 for i = 1, #KEYS do
   local v = redis.call('HMGET', KEYS[i], u, u .. ':v')
-  if (not v[1]) and tonumber(v[2] or '0') == tonumber(ARGV[1 + 2 * i]) then
-    redis.call('HSET', KEYS[i], u, ARGV[2 + 2 * i])
+  if (not v[1]) and tonumber(v[2] or '0') == tonumber(ARGV[2 + 2 * i])
+     and redis.call('HLEN', KEYS[i]) < tonumber(ARGV[3]) then
+    redis.call('HSET', KEYS[i], u, ARGV[3 + 2 * i])
     redis.call('EXPIRE', KEYS[i], ARGV[2])
   end
 end
@@ -169,14 +174,16 @@ def _fill(user_id: int, seen: dict[int, tuple[int, int]]) -> None:
         return
     args = [x for version, flags in seen.values() for x in (version, flags)]
     try:
-        counters.redis_client().eval(_FILL, len(seen), *[_hash_key(i) for i in seen], user_id, counters.HASH_TTL, *args)
+        counters.redis_client().eval(
+            _FILL, len(seen), *[_hash_key(i) for i in seen], user_id, FLAGS_TTL, FLAGS_MAX_FIELDS, *args
+        )
     except RedisError as exc:
         counters.redis_failed(exc, "flags not stored")
 
 
 def _write(user_id: int, tweet_id: int, step: int) -> bool:
     try:
-        counters.redis_client().eval(_WRITE, 1, _hash_key(tweet_id), user_id, counters.HASH_TTL, step)
+        counters.redis_client().eval(_WRITE, 1, _hash_key(tweet_id), user_id, FLAGS_TTL, step)
     except RedisError as exc:
         counters.redis_failed(exc, "flags not updated")
         return False

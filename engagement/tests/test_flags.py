@@ -110,3 +110,17 @@ def test_a_write_redis_missed_is_dropped_by_the_drift_check(make_user, settings)
     services.drift_check(tweet_ids=[tweet.id])
     assert _cached(reader.pk, tweet.id) is None
     assert _flags(reader, tweet) == (set(), set())
+
+
+def test_a_full_tweet_hash_stores_no_more_answers(make_user, monkeypatch):
+    author = make_user("author")
+    tweet = make_tweet(author, "read by many")
+    readers = [make_user(f"reader{i}") for i in range(3)]
+    services.like_set(user=readers[2], tweet_id=tweet.id, liked=True)  # 2 fields: its version, in flight 0
+    monkeypatch.setattr(flags, "FLAGS_MAX_FIELDS", 3)
+    assert _flags(readers[0], tweet) == (set(), set())
+    assert _cached(readers[0].pk, tweet.id) == b"0"  # the third field
+    assert _flags(readers[1], tweet) == (set(), set())
+    assert _cached(readers[1].pk, tweet.id) is None  # full: read from the facts, not stored
+    assert _flags(readers[2], tweet) == ({tweet.id}, set())
+    assert _cached(readers[2].pk, tweet.id) is None
