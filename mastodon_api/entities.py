@@ -11,14 +11,13 @@ import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db.models import Count, Max, OuterRef, Subquery
 
 from engagement.flags import Flags
 from engagement.selectors import engaged_by_user
 from nexus.timefmt import format_timestamp
 from tweets.models import Tweet
+from tweets.selectors import authors_get_many
 from tweets.text import HASHTAG_RE, hashtags_extract
 
 AVATAR_PATH = "/static/mastodon/avatar.png"
@@ -86,27 +85,16 @@ def _account_rows_shared(user_ids: list[int], *, now: float) -> dict[int, dict]:
 
 
 def _account_rows(user_ids: list[int], *, fresh_until: float) -> dict[int, dict]:
-    """One statement: the users, with their published statuses' count and latest date."""
-    theirs = Tweet.objects.published().filter(author_id=OuterRef("pk")).order_by().values("author_id")
-    users = (
-        get_user_model()
-        .objects.filter(id__in=user_ids)
-        .annotate(
-            statuses=Subquery(theirs.annotate(n=Count("id")).values("n")),
-            last=Subquery(theirs.annotate(at=Max("published_at")).values("at")),
-        )
-        .values_list("id", "username", "date_joined", "statuses", "last")
-    )
     return {
         user_id: {
             "id": user_id,
-            "username": username,
-            "created_at": format_timestamp(joined.replace(hour=0, minute=0, second=0, microsecond=0)),
-            "statuses": statuses or 0,
-            "last": last.date().isoformat() if last else None,
+            "username": author["username"],
+            "created_at": format_timestamp(author["joined"].replace(hour=0, minute=0, second=0, microsecond=0)),
+            "statuses": author["statuses"],
+            "last": author["last_published_at"].date().isoformat() if author["last_published_at"] else None,
             "fresh_until": fresh_until,
         }
-        for user_id, username, joined, statuses, last in users
+        for user_id, author in authors_get_many(user_ids).items()
     }
 
 
