@@ -3,30 +3,38 @@
 A Mastodon client gets, with every status, the caller's `favourited` and
 `reblogged`. The facts (`Like`, `Retweet` rows) answer that, but a PostgreSQL
 round trip per read cost as much as the rest of a cached read. So Redis keeps
-the answer per (tweet, user), filled from the facts on first use, and the read
-travels in the caller's `nexus.redis_batch` with the tweet's record and counts.
+the answers, and the read travels in the caller's `nexus.redis_batch` with the
+tweet's record and counts.
 
-Redis holds, per tweet, the hash `eng:f:<tweet id>` (at most FLAGS_MAX_FIELDS
-fields, expiring FLAGS_TTL after its last fill or write), and in it per user:
-    `<user id>`     the flags: 1 liked, 2 retweeted (a bit mask), once filled
-    `<user id>:p`   writes of that user on that tweet in flight
-    `<user id>:v`   a version, bumped by every write
+Redis holds, per tweet, the hash `eng:f:<tweet id>` (expiring FLAGS_TTL after
+its last load, fill or write):
+    `_l`            present once loaded: the hash then names every user who
+                    liked or retweeted the tweet; a user it does not name has not
+    `_v`            the tweet's version, bumped by every write on it
+    `<user id>`     that user's flags (1 liked, 2 retweeted: a bit mask), or
+                    `?` when written since: read from the facts and stored again
+    `<user id>:p`   that user's writes on the tweet in flight
+    `<user id>:v`   that pair's version, bumped by its every write
+A tweet is loaded on its first read by a signed-in user, from its facts (one
+query), unless it has more than LOAD_MAX_FACTS of them: then each pair is
+read from the facts and stored on its own (at most FLAGS_MAX_FIELDS fields).
 
 The facts stay the only truth. Without a lock, Redis never keeps an answer
 older than a write that has answered its client:
 - A write (like, un-like, retweet, undo) calls `flags_write_begin` before it
   writes the fact and `flags_write_end` once it is committed (whatever
-  happened). Both drop the cached answer and bump the version; begin also
-  counts the write in flight, end uncounts it.
-- A reader that misses reads the facts and then stores their answer only if
-  no write was in flight when it looked and the version is still the one it
-  saw then (one Lua script: check and set at once).
-A write that began after the reader looked has bumped the version, so the
-fill is refused; a write whose commit the reader's query did not see yet may
-let a fill through, but its end comes after and drops that answer.
+  happened). Both mark the pair `?` and bump both versions; begin also counts
+  the write in flight, end uncounts it.
+- A reader that misses reads the facts and then stores what they said only if
+  nothing was written since it looked: a load only if the tweet's version is
+  the one it saw (every pair in flight is then marked `?`), a pair only if no
+  write of it was in flight and its version is unchanged (one Lua script each:
+  check and set at once).
+A write whose commit the reader's query did not see yet may let a store
+through, but its end comes after and marks the pair `?` again.
 A writer that dies between begin and end leaves its write counted as in
 flight: that pair is read from PostgreSQL until the hash expires (slower,
-never wrong). A wiped Redis has no answers: they are refilled from the facts.
+never wrong). A wiped Redis has no answers: they are loaded again.
 A writer that cannot reach Redis at its end queues the tweet for the drift job
 (`CounterRepair`, as the counters do), whose check drops the tweet's answers:
 an answer stored before the outage is served until that check (as the counts
@@ -47,8 +55,10 @@ from nexus.redis_batch import redis_read
 
 LIKED, RETWEETED = 1, 2
 FLAGS_TTL = 24 * 3600  # a tweet's answers expire a day after its last fill or write
-# Fields per tweet hash (~50 bytes each): a tweet read by very many signed-in
-# users keeps the answers of the first ones; the others read the facts.
+# A tweet with more likes and retweets than this is not loaded whole: its
+# readers' answers are stored one by one, up to FLAGS_MAX_FIELDS fields
+# (~50 bytes each); further readers read the facts.
+LOAD_MAX_FACTS = 2_000
 FLAGS_MAX_FIELDS = 30_000
 Flags = tuple[set[int], set[int]]  # (liked tweet ids, retweeted tweet ids)
 
@@ -59,39 +69,45 @@ FACTS_SQL = (
     f"UNION ALL SELECT tweet_id, {RETWEETED} FROM {Retweet._meta.db_table} "
     "WHERE user_id = %(user_id)s AND tweet_id = ANY(%(ids)s::bigint[])"
 )
+TWEET_FACTS_SQL = (
+    f"SELECT tweet_id, user_id, {LIKED} FROM {Like._meta.db_table} WHERE tweet_id IN ({{placeholders}}) "
+    f"UNION ALL SELECT tweet_id, user_id, {RETWEETED} FROM {Retweet._meta.db_table} "
+    "WHERE tweet_id IN ({placeholders}) LIMIT %s"
+)
 
 
 def _hash_key(tweet_id: int) -> str:
     return counters.redis_key(f"f:{tweet_id}")
 
 
-# KEYS: one flags hash per tweet; ARGV: user id. Per tweet two numbers: the
-# flags (0-3) and 0 when cached; else -1 and the version when a fill may store
-# the answer, or -2 while a write is in flight.
+# KEYS: one flags hash per tweet; ARGV: user id. Per tweet three numbers: a
+# code, the pair's version and the tweet's. The code: the flags (0-3) when
+# known; -1 when the pair's answer may be stored, -2 while the pair is being
+# written, -3 when the tweet may be loaded.
 _READ = """
+local u = ARGV[1]
 local out = {}
 for i = 1, #KEYS do
-  local v = redis.call('HMGET', KEYS[i], ARGV[1], ARGV[1] .. ':p', ARGV[1] .. ':v')
-  if v[1] then
-    table.insert(out, tonumber(v[1])); table.insert(out, 0)
-  elseif tonumber(v[2] or '0') > 0 then
-    table.insert(out, -2); table.insert(out, 0)
-  else
-    table.insert(out, -1); table.insert(out, tonumber(v[3] or '0'))
-  end
+  local v = redis.call('HMGET', KEYS[i], u, u .. ':p', u .. ':v', '_l', '_v')
+  local code = -3
+  if tonumber(v[2] or '0') > 0 then code = -2
+  elseif v[1] == '?' then code = -1
+  elseif v[1] then code = tonumber(v[1])
+  elseif v[4] then code = 0 end
+  table.insert(out, code); table.insert(out, tonumber(v[3] or '0')); table.insert(out, tonumber(v[5] or '0'))
 end
 return out
 """
 
 # KEYS: one flags hash per tweet; ARGV: user id, ttl, most fields, then per
-# tweet the version its reader saw (with no write in flight) and the flags the
-# facts gave. Every write's begin bumps the version: an unchanged one means
-# none began. A full hash stores no more answers (those users read the facts).
+# tweet the pair's version its reader saw (with no write in flight) and the
+# flags the facts gave. Every write's begin bumps that version: an unchanged
+# one means none began since. A full hash stores no more answers.
 _FILL = """
 local u = ARGV[1]
 for i = 1, #KEYS do
   local v = redis.call('HMGET', KEYS[i], u, u .. ':v')
-  if (not v[1]) and tonumber(v[2] or '0') == tonumber(ARGV[2 + 2 * i])
+  if ((not v[1]) or v[1] == '?') and tonumber(v[2] or '0') == tonumber(ARGV[2 + 2 * i])
      and redis.call('HLEN', KEYS[i]) < tonumber(ARGV[3]) then
     redis.call('HSET', KEYS[i], u, ARGV[3 + 2 * i])
     redis.call('EXPIRE', KEYS[i], ARGV[2])
@@ -100,13 +116,40 @@ end
 return 0
 """
 
+# KEYS: the tweet's flags hash; ARGV: the tweet's version its reader saw, ttl,
+# then user id / flags pairs (every user who liked or retweeted it). Loads
+# only if no write began or ended since the reader looked; the pairs in flight
+# (writers that began before) are marked unknown.
+_LOAD = """
+local v = redis.call('HMGET', KEYS[1], '_l', '_v')
+if v[1] or tonumber(v[2] or '0') ~= tonumber(ARGV[1]) then return 0 end
+local all = redis.call('HGETALL', KEYS[1])
+local flying = {}
+for j = 1, #all, 2 do
+  local f = all[j]
+  if string.sub(f, -2) == ':p' then
+    if tonumber(all[j + 1]) > 0 then flying[string.sub(f, 1, -3)] = true end
+  elseif not string.find(f, '[:_]') then
+    redis.call('HDEL', KEYS[1], f)
+  end
+end
+for j = 3, #ARGV, 2 do
+  if not flying[ARGV[j]] then redis.call('HSET', KEYS[1], ARGV[j], ARGV[j + 1]) end
+end
+for u in pairs(flying) do redis.call('HSET', KEYS[1], u, '?') end
+redis.call('HSET', KEYS[1], '_l', '1')
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+
 # KEYS: the tweet's flags hash; ARGV: user id, ttl, +1 (begin) or -1 (end).
 # The count of writes in flight never goes below zero: an end whose begin did
-# not reach Redis (or was wiped with it) must not let fills through early.
+# not reach Redis (or was wiped with it) must not let stores through early.
 _WRITE = """
 local u = ARGV[1]
-redis.call('HDEL', KEYS[1], u)
+redis.call('HSET', KEYS[1], u, '?')
 redis.call('HINCRBY', KEYS[1], u .. ':v', 1)
+redis.call('HINCRBY', KEYS[1], '_v', 1)
 local p = tonumber(redis.call('HGET', KEYS[1], u .. ':p') or '0')
 if ARGV[3] == '1' or p > 0 then redis.call('HINCRBY', KEYS[1], u .. ':p', tonumber(ARGV[3])) end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
@@ -150,14 +193,16 @@ def flags_read_many(*, user_id: int, tweet_ids: Iterable[int]) -> Callable[[Iter
         if reply.error is not None:
             counters.redis_failed(reply.error, "flags read from PostgreSQL")
             return flags_from_facts(user_id=user_id, tweet_ids=wanted)
-        found = {tweet_id: reply.value[2 * k : 2 * k + 2] for k, tweet_id in enumerate(ids)}
+        found = {tweet_id: reply.value[3 * k : 3 * k + 3] for k, tweet_id in enumerate(ids)}
         flags = {i: found[i][0] for i in wanted if found[i][0] >= 0}
+        loaded = _load({i: found[i][2] for i in wanted if found[i][0] == -3})
+        flags.update({i: engaged.get(user_id, 0) for i, engaged in loaded.items()})
         missing = [i for i in wanted if i not in flags]
         if missing:
             liked, shared = flags_from_facts(user_id=user_id, tweet_ids=missing)
             fresh = {i: (LIKED if i in liked else 0) | (RETWEETED if i in shared else 0) for i in missing}
             flags.update(fresh)
-            _fill(user_id, {i: (found[i][1], fresh[i]) for i in missing if found[i][0] == -1})
+            _fill(user_id, {i: (found[i][1], fresh[i]) for i in missing if found[i][0] != -2})
         return {i for i, f in flags.items() if f & LIKED}, {i for i, f in flags.items() if f & RETWEETED}
 
     return complete
@@ -179,6 +224,39 @@ def _fill(user_id: int, seen: dict[int, tuple[int, int]]) -> None:
         )
     except RedisError as exc:
         counters.redis_failed(exc, "flags not stored")
+
+
+def tweet_facts(tweet_ids: list[int], *, limit: int) -> list[tuple[int, int, int]]:
+    """(tweet id, user id, LIKED or RETWEETED) of every like and retweet of
+    these tweets, at most `limit` of them."""
+    placeholders = ", ".join(["%s"] * len(tweet_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(TWEET_FACTS_SQL.format(placeholders=placeholders), [*tweet_ids, *tweet_ids, limit])
+        return cursor.fetchall()
+
+
+def _load(versions: dict[int, int]) -> dict[int, dict[int, int]]:
+    """Every user's flags on these tweets, from their facts (one query), stored
+    as each tweet's whole answer where still safe (module docstring). {} when
+    they have more than LOAD_MAX_FACTS facts: their pairs are read one by one."""
+    if not versions:
+        return {}
+    ids = list(versions)
+    rows = tweet_facts(ids, limit=LOAD_MAX_FACTS + 1)
+    if len(rows) > LOAD_MAX_FACTS:
+        return {}
+    engaged: dict[int, dict[int, int]] = {i: {} for i in ids}
+    for tweet_id, user_id, kind in rows:
+        engaged[tweet_id][user_id] = engaged[tweet_id].get(user_id, 0) | kind
+    try:
+        pipe = counters.redis_client().pipeline(transaction=False)
+        for tweet_id, users in engaged.items():
+            pairs = [x for user_id, flags in users.items() for x in (user_id, flags)]
+            pipe.eval(_LOAD, 1, _hash_key(tweet_id), versions[tweet_id], FLAGS_TTL, *pairs)
+        pipe.execute()
+    except RedisError as exc:
+        counters.redis_failed(exc, "flags not loaded")
+    return engaged
 
 
 def _write(user_id: int, tweet_id: int, step: int) -> bool:

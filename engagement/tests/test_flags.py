@@ -23,6 +23,10 @@ def _cached(user_id: int, tweet_id: int) -> bytes | None:
     return get_redis_connection("default").hget(flags._hash_key(tweet_id), str(user_id))
 
 
+def _loaded(tweet_id: int) -> bool:
+    return get_redis_connection("default").hexists(flags._hash_key(tweet_id), "_l")
+
+
 def _flags(user, *tweets) -> tuple[set[int], set[int]]:
     return flags.flags_get_many(user_id=user.pk, tweet_ids=[t.id for t in tweets])
 
@@ -31,19 +35,34 @@ def test_flags_follow_likes_unlikes_and_retweets(make_user):
     author, reader = make_user("author"), make_user("reader")
     first, second = make_tweet(author, "one"), make_tweet(author, "two")
     assert _flags(reader, first, second) == (set(), set())
-    assert _cached(reader.pk, first.id) == b"0"  # filled from the facts
+    assert _loaded(first.id) and _cached(reader.pk, first.id) is None  # loaded: nobody engaged
 
     services.like_set(user=reader, tweet_id=first.id, liked=True)
     services.retweet_set(user=reader, tweet_id=second.id, retweeted=True)
-    assert _cached(reader.pk, first.id) is None  # each write drops the answer
+    assert _cached(reader.pk, first.id) == b"?"  # each write marks its pair unknown
     assert _flags(reader, first, second) == ({first.id}, {second.id})
-    assert _flags(reader, first, second) == ({first.id}, {second.id})  # now from Redis
     assert _cached(reader.pk, first.id) == b"1" and _cached(reader.pk, second.id) == b"2"
+    assert _flags(reader, first, second) == ({first.id}, {second.id})  # now from Redis
 
     services.like_set(user=reader, tweet_id=first.id, liked=False)
     services.retweet_set(user=reader, tweet_id=first.id, retweeted=True)
     assert _flags(reader, first, second) == (set(), {first.id, second.id})
     assert _flags(author, first, second) == (set(), set())  # per user
+
+
+def test_a_tweet_loads_every_users_flags_at_once(make_user):
+    author, reader = make_user("author"), make_user("reader")
+    tweet = make_tweet(author, "loaded")
+    fans = [make_user(f"fan{i}") for i in range(3)]
+    for fan in fans[:2]:
+        services.like_set(user=fan, tweet_id=tweet.id, liked=True)
+    services.retweet_set(user=fans[1], tweet_id=tweet.id, retweeted=True)
+    get_redis_connection("default").delete(flags._hash_key(tweet.id))  # as if it expired
+
+    assert _flags(reader, tweet) == (set(), set())
+    assert _loaded(tweet.id)
+    assert [_cached(f.pk, tweet.id) for f in fans] == [b"1", b"3", None]
+    assert _flags(fans[1], tweet) == ({tweet.id}, {tweet.id})
 
 
 def test_flags_come_back_from_the_facts_after_a_wiped_redis(make_user, redis_flushdb):
@@ -54,29 +73,48 @@ def test_flags_come_back_from_the_facts_after_a_wiped_redis(make_user, redis_flu
 
     redis_flushdb()
     assert _flags(reader, tweet) == ({tweet.id}, set())
+    assert _cached(reader.pk, tweet.id) == b"1"
     services.like_set(user=reader, tweet_id=tweet.id, liked=False)
     redis_flushdb()
     assert _flags(reader, tweet) == (set(), set())
-    assert _cached(reader.pk, tweet.id) == b"0"
+    assert _loaded(tweet.id)
 
 
-def test_a_reader_never_stores_what_the_facts_said_before_a_write(make_user, monkeypatch):
-    """The reader reads the facts (not liked), then a like commits, then the
-    reader would store its answer: the like's version bump refuses it."""
+def test_a_load_never_stores_what_the_facts_said_before_a_write(make_user, monkeypatch):
+    """The reader reads the tweet's facts (nobody liked it), then a like
+    commits, then the reader would load its answer: the like refuses it."""
     author, reader = make_user("author"), make_user("reader")
     tweet = make_tweet(author, "race")
+    facts = flags.tweet_facts
+
+    def facts_then_a_like(tweet_ids, *, limit):
+        rows = facts(tweet_ids, limit=limit)
+        monkeypatch.setattr(flags, "tweet_facts", facts)
+        services.like_set(user=reader, tweet_id=tweet.id, liked=True)  # commits after the reader's query
+        return rows
+
+    monkeypatch.setattr(flags, "tweet_facts", facts_then_a_like)
+    assert _flags(reader, tweet) == (set(), set())  # what the facts said when read
+    assert not _loaded(tweet.id)
+    assert _flags(reader, tweet) == ({tweet.id}, set())
+
+
+def test_a_pair_never_stores_what_the_facts_said_before_a_write(make_user, monkeypatch):
+    author, reader = make_user("author"), make_user("reader")
+    tweet = make_tweet(author, "race")
+    services.like_set(user=reader, tweet_id=tweet.id, liked=True)  # the pair is unknown now
     facts = flags.flags_from_facts
 
-    def facts_then_a_like(**kwargs):
+    def facts_then_an_unlike(**kwargs):
         answer = facts(**kwargs)
         monkeypatch.setattr(flags, "flags_from_facts", facts)
-        services.like_set(user=reader, tweet_id=tweet.id, liked=True)  # commits after the reader's query
+        services.like_set(user=reader, tweet_id=tweet.id, liked=False)  # commits after the reader's query
         return answer
 
-    monkeypatch.setattr(flags, "flags_from_facts", facts_then_a_like)
-    assert _flags(reader, tweet) == (set(), set())  # what the facts said when read
-    assert _cached(reader.pk, tweet.id) is None
-    assert _flags(reader, tweet) == ({tweet.id}, set())
+    monkeypatch.setattr(flags, "flags_from_facts", facts_then_an_unlike)
+    assert _flags(reader, tweet) == ({tweet.id}, set())  # what the facts said when read
+    assert _cached(reader.pk, tweet.id) == b"?"
+    assert _flags(reader, tweet) == (set(), set())
 
 
 def test_a_write_in_flight_keeps_answers_out_of_redis(make_user):
@@ -84,10 +122,12 @@ def test_a_write_in_flight_keeps_answers_out_of_redis(make_user):
     tweet = make_tweet(author, "in flight")
     flags.flags_write_begin(user_id=reader.pk, tweet_id=tweet.id)  # its writer died, say
     assert _flags(reader, tweet) == (set(), set())
-    assert _cached(reader.pk, tweet.id) is None  # read from the facts, not stored
+    assert _cached(reader.pk, tweet.id) == b"?"  # read from the facts, not stored
     services.like_set(user=reader, tweet_id=tweet.id, liked=True)
     assert _flags(reader, tweet) == ({tweet.id}, set())
-    assert _cached(reader.pk, tweet.id) is None
+    assert _flags(make_user("other"), tweet) == (set(), set())  # loads the tweet, the pair stays unknown
+    assert _loaded(tweet.id) and _cached(reader.pk, tweet.id) == b"?"
+    assert _flags(reader, tweet) == ({tweet.id}, set())
     flags.flags_write_end(user_id=reader.pk, tweet_id=tweet.id)
     assert _flags(reader, tweet) == ({tweet.id}, set())
     assert _cached(reader.pk, tweet.id) == b"1"
@@ -112,15 +152,18 @@ def test_a_write_redis_missed_is_dropped_by_the_drift_check(make_user, settings)
     assert _flags(reader, tweet) == (set(), set())
 
 
-def test_a_full_tweet_hash_stores_no_more_answers(make_user, monkeypatch):
+def test_a_much_liked_tweet_stores_its_readers_one_by_one(make_user, monkeypatch):
     author = make_user("author")
     tweet = make_tweet(author, "read by many")
     readers = [make_user(f"reader{i}") for i in range(3)]
-    services.like_set(user=readers[2], tweet_id=tweet.id, liked=True)  # 2 fields: its version, in flight 0
-    monkeypatch.setattr(flags, "FLAGS_MAX_FIELDS", 3)
-    assert _flags(readers[0], tweet) == (set(), set())
-    assert _cached(readers[0].pk, tweet.id) == b"0"  # the third field
-    assert _flags(readers[1], tweet) == (set(), set())
-    assert _cached(readers[1].pk, tweet.id) is None  # full: read from the facts, not stored
-    assert _flags(readers[2], tweet) == ({tweet.id}, set())
-    assert _cached(readers[2].pk, tweet.id) is None
+    for reader in readers[:2]:
+        services.like_set(user=reader, tweet_id=tweet.id, liked=True)
+    monkeypatch.setattr(flags, "LOAD_MAX_FACTS", 1)
+    assert _flags(readers[2], tweet) == (set(), set())
+    assert not _loaded(tweet.id) and _cached(readers[2].pk, tweet.id) == b"0"
+    assert _flags(readers[0], tweet) == ({tweet.id}, set())
+    assert _cached(readers[0].pk, tweet.id) == b"1"
+    # A full hash stores no more answers; they are read from the facts.
+    monkeypatch.setattr(flags, "FLAGS_MAX_FIELDS", 1)
+    assert _flags(readers[1], tweet) == ({tweet.id}, set())
+    assert _cached(readers[1].pk, tweet.id) == b"?"
