@@ -8,8 +8,9 @@ tweet's record and counts.
 
 Redis holds, per tweet, the hash `eng:f:<tweet id>` (expiring FLAGS_TTL after
 its last load, fill or write):
-    `_l`            present once loaded: the hash then names every user who
-                    liked or retweeted the tweet; a user it does not name has not
+    `_l`            1 once loaded: the hash then names every user who liked or
+                    retweeted the tweet; a user it does not name has not
+                    (0: too many facts to load, see below)
     `_v`            the tweet's version, bumped by every write on it
     `<user id>`     that user's flags (1 liked, 2 retweeted: a bit mask), or
                     `?` when written since: read from the facts and stored again
@@ -18,6 +19,8 @@ its last load, fill or write):
 A tweet is loaded on its first read by a signed-in user, from its facts (one
 query), unless it has more than LOAD_MAX_FACTS of them: then each pair is
 read from the facts and stored on its own (at most FLAGS_MAX_FIELDS fields).
+A page of tweets is loaded in one query; when one of them has that many, the
+page's pairs are read one by one, and the tweet is marked when read alone.
 
 The facts stay the only truth. Without a lock, Redis never keeps an answer
 older than a write that has answered its client:
@@ -43,6 +46,7 @@ are).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable
 
 from django.db import connection
@@ -82,8 +86,9 @@ def _hash_key(tweet_id: int) -> str:
 
 # KEYS: one flags hash per tweet; ARGV: user id. Per tweet three numbers: a
 # code, the pair's version and the tweet's. The code: the flags (0-3) when
-# known; -1 when the pair's answer may be stored, -2 while the pair is being
-# written, -3 when the tweet may be loaded.
+# known; -1 when the pair's answer may be stored (its own, or the tweet has
+# too many facts to load: `_l` 0), -2 while the pair is being written, -3
+# when the tweet may be loaded.
 _READ = """
 local u = ARGV[1]
 local out = {}
@@ -93,7 +98,8 @@ for i = 1, #KEYS do
   if tonumber(v[2] or '0') > 0 then code = -2
   elseif v[1] == '?' then code = -1
   elseif v[1] then code = tonumber(v[1])
-  elseif v[4] then code = 0 end
+  elseif v[4] == '1' then code = 0
+  elseif v[4] then code = -1 end
   table.insert(out, code); table.insert(out, tonumber(v[3] or '0')); table.insert(out, tonumber(v[5] or '0'))
 end
 return out
@@ -140,6 +146,12 @@ for u in pairs(flying) do redis.call('HSET', KEYS[1], u, '?') end
 redis.call('HSET', KEYS[1], '_l', '1')
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 return 1
+"""
+
+# KEYS: the tweet's flags hash; ARGV: ttl. Marks a tweet not to be loaded.
+_TOO_MANY = """
+if redis.call('HSETNX', KEYS[1], '_l', '0') == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return 0
 """
 
 # KEYS: the tweet's flags hash; ARGV: user id, ttl, +1 (begin) or -1 (end).
@@ -244,6 +256,9 @@ def _load(versions: dict[int, int]) -> dict[int, dict[int, int]]:
     ids = list(versions)
     rows = tweet_facts(ids, limit=LOAD_MAX_FACTS + 1)
     if len(rows) > LOAD_MAX_FACTS:
+        if len(ids) == 1:  # that tweet's readers go pair by pair from now on (until the hash expires)
+            with contextlib.suppress(RedisError):
+                counters.redis_client().eval(_TOO_MANY, 1, _hash_key(ids[0]), FLAGS_TTL)
         return {}
     engaged: dict[int, dict[int, int]] = {i: {} for i in ids}
     for tweet_id, user_id, kind in rows:

@@ -53,7 +53,7 @@ def accounts_get_many(user_ids: Iterable[int], *, base: str) -> dict[int, dict]:
     """Account entities by user id. What they are made of (name, join date,
     status count) is cached briefly, in this process and in the shared cache:
     for the misses here one cache round trip, and for the misses there one
-    query for the users and one for their counts."""
+    statement (`tweets.selectors.authors_get_many`)."""
     ids = list(set(user_ids))
     if not ids:
         return {}
