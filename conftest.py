@@ -13,6 +13,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from lifecycle import segments
+from mastodon_api.entities import accounts_forget_here
 from nexus.breaker import breakers_reset
 
 _usernames = itertools.count(1)
@@ -30,7 +31,9 @@ def pytest_collection_modifyitems(config, items):
 
 
 def cache_clear() -> None:
-    """Clear this run's keys only (other runs may share the Redis database)."""
+    """Clear this run's keys only (other runs may share the Redis database),
+    and what the process keeps beside them."""
+    accounts_forget_here()
     if hasattr(cache, "delete_pattern"):
         cache.delete_pattern("*")
     else:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from analytics.selectors import similar_ranked
 from engagement.models import METRICS
-from engagement.selectors import metrics_for_many, metrics_read_many, trending_ranked
+from engagement.selectors import engaged_read_many, metrics_for_many, metrics_read_many, trending_ranked
 from lifecycle.selectors import archived_records_get_many
 from media.selectors import media_render_many
 from nexus.redis_batch import redis_batch
@@ -55,13 +55,26 @@ def tweets_get_many(*, tweet_ids: list[int], user) -> list[dict]:
     """Tweet JSON in the order asked, invisible ids left out. The cached
     records and the live counts are read in one Redis round trip; counts are
     then completed only for the tweets found visible."""
+    return _tweets_read(tweet_ids, user, flags=False)[0]
+
+
+def tweets_engaged_get_many(*, tweet_ids: list[int], user) -> tuple[list[dict], set[int], set[int]]:
+    """`tweets_get_many`, and which of those tweets the user has liked and
+    which retweeted (none for an anonymous one), read in the same round trip."""
+    return _tweets_read(tweet_ids, user, flags=user is not None and user.is_authenticated)
+
+
+def _tweets_read(tweet_ids: list[int], user, *, flags: bool) -> tuple[list[dict], set[int], set[int]]:
     ids = list(dict.fromkeys(tweet_ids))
     with redis_batch():
         cached = tweet_cache.tweet_cache_read_many(ids)
         counts = metrics_read_many(ids)
+        engaged = engaged_read_many(user_id=user.pk, tweet_ids=ids) if flags else None
     records = tweet_records_get_many(ids, cached=cached())
     ordered = [records[i] for i in ids if i in records and record_visible_to(records[i], user)]
-    return tweets_render(ordered, metrics=counts([r["id"] for r in ordered]))
+    visible = [r["id"] for r in ordered]
+    liked, shared = engaged(visible) if engaged is not None else (set(), set())
+    return tweets_render(ordered, metrics=counts(visible)), liked, shared
 
 
 def tweet_versions(*, tweet_id: int, user) -> list[dict] | None:

@@ -657,6 +657,18 @@ def _repair_enqueue(tweet_id: int) -> None:
     CounterRepair.objects.bulk_create([CounterRepair(tweet_id=tweet_id)], ignore_conflicts=True)
 
 
+def repairs_queued(tweet_ids: list[int]) -> list[int]:
+    """Which of `tweet_ids` are queued for repair."""
+    return list(CounterRepair.objects.filter(tweet_id__in=tweet_ids).values_list("tweet_id", flat=True))
+
+
+# The app's one Redis key space, breaker and repair queue, shared with engagement.flags.
+redis_key = _key
+redis_client = _redis
+redis_failed = _redis_failed
+repair_enqueue = _repair_enqueue
+
+
 # --- public API ---------------------------------------------------------------------------------
 def counts_get_many(tweet_ids: Iterable[int]) -> dict[int, Counts]:
     """Live counts: one Redis round trip (plus a batched rebuild for tweets not

@@ -7,12 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
-from django.db import connection
-from django.db.models import CharField, QuerySet, Value
+from django.db.models import QuerySet
 
-from engagement import counters
-from engagement.models import METRICS, Like, Retweet
-from nexus.db import prepared_cursor
+from engagement import counters, flags
+from engagement.models import METRICS, Like
 from nexus.timefmt import format_timestamp
 
 VELOCITY_WINDOWS = {"per_minute_5m": 5, "per_minute_1h": 60}
@@ -63,30 +61,13 @@ def liked_by_queryset(*, tweet_id: int) -> QuerySet:
     return Like.objects.filter(tweet_id=tweet_id).select_related("user").only("id", "created_at", "user__username")
 
 
-# Both facts of one user over a page of tweets in one statement, prepared on
-# PostgreSQL: a Mastodon client asks for it with every status it reads.
-ENGAGED_BY_USER_SQL = (
-    f"SELECT tweet_id, 'l' FROM {Like._meta.db_table} "
-    "WHERE user_id = %(user_id)s AND tweet_id = ANY(%(ids)s::bigint[]) "
-    f"UNION ALL SELECT tweet_id, 'r' FROM {Retweet._meta.db_table} "
-    "WHERE user_id = %(user_id)s AND tweet_id = ANY(%(ids)s::bigint[])"
-)
+def engaged_read_many(*, user_id: int, tweet_ids: Iterable[int]) -> Callable[[Iterable[int]], flags.Flags]:
+    """Which of `tweet_ids` the user has liked, and which retweeted, read with
+    the caller's `nexus.redis_batch` (engagement.flags): call the result after
+    the batch, with the ids that turned out to be visible."""
+    return flags.flags_read_many(user_id=user_id, tweet_ids=tweet_ids)
 
 
-def engaged_by_user(*, user_id: int, tweet_ids: list[int]) -> tuple[set[int], set[int]]:
+def engaged_by_user(*, user_id: int, tweet_ids: list[int]) -> flags.Flags:
     """Which of `tweet_ids` the user has liked, and which retweeted."""
-    if not tweet_ids:
-        return set(), set()
-    if connection.vendor == "postgresql":
-        with prepared_cursor() as cursor:
-            cursor.execute(ENGAGED_BY_USER_SQL, {"user_id": user_id, "ids": list(tweet_ids)})
-            rows = cursor.fetchall()
-    else:
-        mine = {"user_id": user_id, "tweet_id__in": tweet_ids}
-        liked = Like.objects.filter(**mine).annotate(kind=Value("l", output_field=CharField()))
-        shared = Retweet.objects.filter(**mine).annotate(kind=Value("r", output_field=CharField()))
-        rows = liked.values_list("tweet_id", "kind").union(shared.values_list("tweet_id", "kind"), all=True)
-    flags: dict[str, set[int]] = {"l": set(), "r": set()}
-    for tweet_id, kind in rows:
-        flags[kind].add(tweet_id)
-    return flags["l"], flags["r"]
+    return flags.flags_get_many(user_id=user_id, tweet_ids=tweet_ids)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 
 from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from engagement import counters
+from engagement import counters, flags
 from engagement.models import Like, Retweet
 from nexus.db import prepared_cursor
 from nexus.errors import NotFound
@@ -70,7 +71,8 @@ def _fact_set(model: type[Model], metric: str, *, user, tweet_id: int, on: bool)
         # The tweet's counters are loaded (no event_prepare to run before the
         # fact), so its visibility is checked by the statement that writes the
         # fact: one round trip instead of a cache read and then the write.
-        visible, changed = _fact_write_if_visible(model, user_id=user.pk, tweet_id=tweet_id, on=on)
+        with _flags_write(user, tweet_id):
+            visible, changed = _fact_write_if_visible(model, user_id=user.pk, tweet_id=tweet_id, on=on)
         if not visible:
             raise NotFound("No such tweet.")
     else:
@@ -78,7 +80,7 @@ def _fact_set(model: type[Model], metric: str, *, user, tweet_id: int, on: bool)
         counters.event_prepare(tweet_id=tweet_id)
         # The database backend counts in the fact's transaction; with Redis the
         # fact is a single autocommitted statement (no BEGIN/COMMIT round trips).
-        with transaction.atomic() if not counters.uses_redis() else nullcontext():
+        with _flags_write(user, tweet_id), transaction.atomic() if not counters.uses_redis() else nullcontext():
             changed = _fact_write(model, user_id=user.pk, tweet_id=tweet_id, on=on)
             if changed:
                 counters.event_in_transaction(tweet_id=tweet_id, deltas=deltas)
@@ -86,6 +88,20 @@ def _fact_set(model: type[Model], metric: str, *, user, tweet_id: int, on: bool)
     if counts is None:
         counts = counters.counts_get_many([tweet_id])[tweet_id]
     return counts[metric]
+
+
+@contextmanager
+def _flags_write(user, tweet_id: int) -> Iterator[None]:
+    """Around a fact's write: the user's cached flags for the tweet are
+    dropped before, and again once the fact is committed (engagement.flags),
+    so no reader can store what the facts said before this write."""
+    flags.flags_write_begin(user_id=user.pk, tweet_id=tweet_id)
+    try:
+        yield
+    finally:
+        # After the commit, not before it, even inside someone's transaction
+        # (never run if that rolls back: the pair is then read from the facts).
+        transaction.on_commit(lambda: flags.flags_write_end(user_id=user.pk, tweet_id=tweet_id))
 
 
 def like_set(*, user, tweet_id: int, liked: bool) -> int:
@@ -135,4 +151,7 @@ def counters_flush() -> int:
 
 def drift_check(*, sample: int = 200, tweet_ids: list[int] | None = None, repair: bool = True) -> dict:
     ids = tweet_ids if tweet_ids else counters.drift_sample(sample)
+    # The users' cached flags of the tweets queued for repair go too: a write
+    # queued them when it could not update those flags in Redis (engagement.flags).
+    flags.flags_forget(counters.repairs_queued(ids))
     return counters.drift_check(tweet_ids=ids, repair=repair).as_dict()

@@ -13,7 +13,6 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -52,9 +51,9 @@ CONTEXT_MAX = 60  # ancestors / descendants walked per side
 class MastodonView(APIView):
     """Base of every Mastodon route: Mastodon's error body. Not in the OpenAPI
     schema (/api/schema documents the native API; Mastodon's API is documented
-    by Mastodon, and the README lists what Nexus supports)."""
+    by Mastodon, and the README lists what Nexus supports). Bodies are parsed
+    by the project's parsers (JSON, form, multipart: settings.REST_FRAMEWORK)."""
 
-    parser_classes = [JSONParser, FormParser, MultiPartParser]
     schema = None
 
     def get_exception_handler(self):
@@ -96,9 +95,8 @@ def _list_param(data, name: str) -> list | None:
 
 def _statuses(request: Request, tweet_ids: list[int]) -> list[dict]:
     """Status entities for ids, through the native hydrated read (visibility, every tier)."""
-    return entities.statuses_render(
-        api_selectors.tweets_get_many(tweet_ids=tweet_ids, user=request.user), request=request
-    )
+    tweets, liked, shared = api_selectors.tweets_engaged_get_many(tweet_ids=tweet_ids, user=request.user)
+    return entities.statuses_render(tweets, request=request, flags=(liked, shared))
 
 
 def _status_or_404(request: Request, tweet_id: int) -> dict:
@@ -394,11 +392,8 @@ class StatusCreateView(MastodonView):
         if created:
             # Nobody has liked or retweeted a status this request created.
             rendered = [api_selectors.tweet_render_written(tweet, created=True)]
-            return Response(entities.statuses_render(rendered, request=request, engagement=False)[0])
-        rendered = api_selectors.tweets_get_many(tweet_ids=[tweet.id], user=request.user)
-        if not rendered:
-            raise NotFound("Record not found")
-        return Response(entities.statuses_render(rendered, request=request)[0])
+            return Response(entities.statuses_render(rendered, request=request, flags=entities.NO_FLAGS)[0])
+        return Response(_status_or_404(request, tweet.id))
 
 
 class StatusDetailView(MastodonView):

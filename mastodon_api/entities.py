@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import contextlib
 import html
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db.models import Count, Max
 
+from engagement.flags import Flags
 from engagement.selectors import engaged_by_user
 from nexus.timefmt import format_timestamp
 from tweets.models import Tweet
+from tweets.selectors import authors_get_many
 from tweets.text import HASHTAG_RE, hashtags_extract
 
 AVATAR_PATH = "/static/mastodon/avatar.png"
@@ -34,49 +35,66 @@ def absolute(base: str, url: str | None) -> str | None:
 
 # --- accounts ------------------------------------------------------------------------------
 ACCOUNT_CACHE_SECONDS = 60  # statuses_count and last_status_at may lag by this much
-ACCOUNT_CACHE_PREFIX = "mastodon:account:v1:"
+ACCOUNT_CACHE_PREFIX = "mastodon:account:v2:"
+ACCOUNTS_HERE_MAX = 10_000
+# What Account entities are made of, kept in this process too: a status read
+# then needs no cache round trip for its author. Each row carries the moment
+# it stops being fresh, set when it was read from the database, so a copy
+# taken from the shared cache lags no more than the shared one may.
+_accounts_here: dict[int, dict] = {}
+
+
+def accounts_forget_here() -> None:
+    """Drop this process's copies (tests, between runs that reuse user ids)."""
+    _accounts_here.clear()
 
 
 def accounts_get_many(user_ids: Iterable[int], *, base: str) -> dict[int, dict]:
     """Account entities by user id. What they are made of (name, join date,
-    status count) is cached briefly: one cache round trip for a page of
-    statuses, and for the misses one query for the users and one for their counts."""
+    status count) is cached briefly, in this process and in the shared cache:
+    for the misses here one cache round trip, and for the misses there one
+    statement (`tweets.selectors.authors_get_many`)."""
     ids = list(set(user_ids))
     if not ids:
         return {}
-    keys = {i: f"{ACCOUNT_CACHE_PREFIX}{i}" for i in ids}
+    now = time.time()
+    rows = {i: row for i in ids if (row := _accounts_here.get(i)) is not None and row["fresh_until"] > now}
+    missing = [i for i in ids if i not in rows]
+    if missing:
+        rows.update(_account_rows_shared(missing, now=now))
+        if len(_accounts_here) >= ACCOUNTS_HERE_MAX:
+            _accounts_here.clear()
+        _accounts_here.update({i: rows[i] for i in missing if i in rows})
+    return {i: account_render(row, base=base) for i, row in rows.items()}
+
+
+def _account_rows_shared(user_ids: list[int], *, now: float) -> dict[int, dict]:
+    keys = {i: f"{ACCOUNT_CACHE_PREFIX}{i}" for i in user_ids}
     try:
         found = cache.get_many(list(keys.values()))
     except Exception:  # the cache is an optimisation
         found = {}
-    rows = {i: found[k] for i, k in keys.items() if k in found}
-    missing = [i for i in ids if i not in rows]
+    rows = {i: found[k] for i, k in keys.items() if k in found and found[k]["fresh_until"] > now}
+    missing = [i for i in user_ids if i not in rows]
     if missing:
-        fresh = _account_rows(missing)
+        fresh = _account_rows(missing, fresh_until=now + ACCOUNT_CACHE_SECONDS)
         rows.update(fresh)
         with contextlib.suppress(Exception):
             cache.set_many({keys[i]: row for i, row in fresh.items()}, ACCOUNT_CACHE_SECONDS)
-    return {i: account_render(row, base=base) for i, row in rows.items()}
+    return rows
 
 
-def _account_rows(user_ids: list[int]) -> dict[int, dict]:
-    stats = {
-        row["author_id"]: row
-        for row in Tweet.objects.published()
-        .filter(author_id__in=user_ids)
-        .values("author_id")
-        .annotate(statuses=Count("id"), last=Max("published_at"))
-    }
-    users = get_user_model().objects.filter(id__in=user_ids).values_list("id", "username", "date_joined")
+def _account_rows(user_ids: list[int], *, fresh_until: float) -> dict[int, dict]:
     return {
         user_id: {
             "id": user_id,
-            "username": username,
-            "created_at": format_timestamp(joined.replace(hour=0, minute=0, second=0, microsecond=0)),
-            "statuses": stats.get(user_id, {}).get("statuses", 0),
-            "last": stats[user_id]["last"].date().isoformat() if stats.get(user_id, {}).get("last") else None,
+            "username": author["username"],
+            "created_at": format_timestamp(author["joined"].replace(hour=0, minute=0, second=0, microsecond=0)),
+            "statuses": author["statuses"],
+            "last": author["last_published_at"].date().isoformat() if author["last_published_at"] else None,
+            "fresh_until": fresh_until,
         }
-        for user_id, username, joined in users
+        for user_id, author in authors_get_many(user_ids).items()
     }
 
 
@@ -202,7 +220,7 @@ def tag_url(tag: str, *, base: str) -> str:
     return f"{base}/api/v1/timelines/tag/{tag}"
 
 
-def _engagement_flags(user, tweet_ids: list[int]) -> tuple[set[int], set[int]]:
+def _engagement_flags(user, tweet_ids: list[int]) -> Flags:
     if user is None or not user.is_authenticated or not tweet_ids:
         return set(), set()
     return engaged_by_user(user_id=user.pk, tweet_ids=tweet_ids)
@@ -215,16 +233,19 @@ def _parent_authors(tweets: list[dict]) -> dict[int, int]:
     return dict(Tweet.objects.filter(id__in=parents).values_list("id", "author_id"))
 
 
-def statuses_render(tweets: list[dict], *, request, engagement: bool = True) -> list[dict]:
+NO_FLAGS: Flags = (frozenset(), frozenset())  # a status this request created: nobody engaged yet
+
+
+def statuses_render(tweets: list[dict], *, request, flags: Flags | None = None) -> list[dict]:
     """Status entities for native tweet JSON (as `tweets.selectors` renders it),
-    in the same order: the accounts from the cache (misses: one query for the
-    users, one for their counts), and for a signed-in caller one query for its
-    likes and retweets (`engagement=False`: none, for a status just created)."""
+    in the same order: the accounts (`accounts_get_many`), and the caller's
+    likes and retweets as given (`api.selectors.tweets_engaged_get_many` reads
+    them with the tweets) or else read here."""
     base = base_url(request)
     ids = [int(t["id"]) for t in tweets]
     parent_authors = _parent_authors(tweets)
     accounts = accounts_get_many([int(t["author"]["id"]) for t in tweets], base=base)
-    liked, shared = _engagement_flags(request.user, ids) if engagement else (set(), set())
+    liked, shared = flags if flags is not None else _engagement_flags(request.user, ids)
     return [
         status_render(
             t,

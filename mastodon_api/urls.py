@@ -1,13 +1,14 @@
 """Mastodon's paths, mounted beside the native API (nexus/urls.py includes
 them after it). No pattern here matches a native route; the one path both
-share, `api/v1/media/<id>`, is in mastodon_api.urls_shared (included first)."""
+share, `api/v1/media/<id>`, is in mastodon_api.urls_shared (included first),
+and the statuses are in mastodon_api.urls_statuses (included first, behind
+their prefix)."""
 
 from django.urls import path, re_path
 from django.urls.resolvers import RoutePattern
 
 from mastodon_api import api, oauth
 
-STATUS = "api/v1/statuses/<str:status_id>"
 ACCOUNT = "api/v1/accounts/<str:account_id>"
 
 empty_lists = [
@@ -55,21 +56,6 @@ urlpatterns = [
         r"^api/v1/accounts/(?P<account_id>[^/]+)/(?P<action>follow|unfollow|block|unblock|mute|unmute|note|pin|unpin)$",
         api.NoFollowsView.as_view(),
     ),
-    # statuses
-    path("api/v1/statuses", api.StatusCreateView.as_view(), name="mastodon-statuses"),
-    path(STATUS, api.StatusDetailView.as_view(), name="mastodon-status"),
-    path(f"{STATUS}/source", api.StatusSourceView.as_view()),
-    path(f"{STATUS}/history", api.StatusHistoryView.as_view()),
-    path(f"{STATUS}/context", api.StatusContextView.as_view()),
-    re_path(r"^api/v1/statuses/(?P<status_id>[^/]+)/(?P<action>favourite|unfavourite)$", api.FavouriteView.as_view()),
-    re_path(r"^api/v1/statuses/(?P<status_id>[^/]+)/(?P<action>reblog|unreblog)$", api.ReblogView.as_view()),
-    re_path(
-        r"^api/v1/statuses/(?P<status_id>[^/]+)/(?P<kind>favourited_by|reblogged_by)$", api.EngagedByView.as_view()
-    ),
-    re_path(
-        r"^api/v1/statuses/(?P<status_id>[^/]+)/(?P<action>bookmark|unbookmark|pin|unpin|mute|unmute)$",
-        api.NotAvailableStatusActionView.as_view(),
-    ),
     # media (GET /api/v1/media/<id> is shared with the native API)
     path("api/v2/media", api.MediaV2View.as_view(), name="mastodon-media-v2"),
     # timelines, search, trends
@@ -94,14 +80,19 @@ urlpatterns = [
     re_path(r"^api/v1/polls/.*$", api.NotAvailableView.as_view(), {"feature": "polls"}),
 ]
 
-# Clients are not consistent about a trailing slash (Mastodon.py asks for
-# /api/v1/instance/, toot for /oauth/authorize/): both spellings resolve.
-urlpatterns += [
-    path(f"{p.pattern}/", p.callback, p.default_args) for p in list(urlpatterns) if isinstance(p.pattern, RoutePattern)
-]
-urlpatterns = [
-    re_path(p.pattern.regex.pattern.replace("$", "/?$"), p.callback, p.default_args)
-    if not isinstance(p.pattern, RoutePattern) and p.pattern.regex.pattern.endswith("$")
-    else p
-    for p in urlpatterns
-]
+
+def slash_tolerant(patterns: list) -> list:
+    """Clients are not consistent about a trailing slash (Mastodon.py asks for
+    /api/v1/instance/, toot for /oauth/authorize/): both spellings resolve."""
+    patterns = patterns + [
+        path(f"{p.pattern}/", p.callback, p.default_args) for p in patterns if isinstance(p.pattern, RoutePattern)
+    ]
+    return [
+        re_path(p.pattern.regex.pattern.replace("$", "/?$"), p.callback, p.default_args)
+        if not isinstance(p.pattern, RoutePattern) and p.pattern.regex.pattern.endswith("$")
+        else p
+        for p in patterns
+    ]
+
+
+urlpatterns = slash_tolerant(urlpatterns)

@@ -16,9 +16,12 @@ urlpatterns = [
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),
     # The one path both APIs share (GET /api/v1/media/<id>, one response for
-    # both clients), then the native API, then the Mastodon client API: native
-    # requests resolve without walking Mastodon's hundred-odd patterns.
+    # both clients), Mastodon's statuses behind a prefix that consumes nothing
+    # (they resolve at once; any other path fails its one check), then the
+    # native API, then the rest of the Mastodon client API: native requests
+    # resolve without walking Mastodon's hundred-odd patterns.
     path("", include("mastodon_api.urls_shared")),
+    re_path(r"^(?=api/v1/statuses(?:/|$))", include("mastodon_api.urls_statuses")),
     path("", include("api.urls")),
     path("", include("mastodon_api.urls")),
     # Unmatched /api/ paths answer with the API's JSON 404, never an HTML page.

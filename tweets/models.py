@@ -114,6 +114,16 @@ def warm_engagement_key_used_sql(*, key_expr: str) -> str:
     return f"EXISTS (SELECT 1 FROM tweets_tweet w WHERE w.engagement_key = {key_expr} AND w.tier = '{Tier.WARM.value}')"
 
 
+def published_per_author_sql(*, placeholders: str) -> str:
+    """`SELECT author_id, statuses, last_at`: the count and the latest
+    publication of the published tweets of the authors in `placeholders`."""
+    return (
+        "SELECT author_id, COUNT(*) AS statuses, MAX(published_at) AS last_at FROM tweets_tweet "
+        f"WHERE author_id IN ({placeholders}) AND deleted_at IS NULL AND removed_at IS NULL "
+        f"AND state <> '{TweetState.DRAFT.value}' GROUP BY author_id"
+    )
+
+
 def published_children_count_sql(*, parent_column: str, placeholders: str) -> str:
     """`SELECT parent, COUNT(*)` of the published replies (parent_column
     "in_reply_to_id") or quotes ("quote_of_id") of the parents in

@@ -7,14 +7,17 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connection
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from nexus.timefmt import format_timestamp
 from tweets import cache as tweet_cache
-from tweets.models import Tier, Tweet, TweetVersion, edit_deadline, record_visible_to
+from tweets.models import Tier, Tweet, TweetVersion, edit_deadline, published_per_author_sql, record_visible_to
 from tweets.serializers import VersionOutput
 
 # Records of warm and cold tweets (rows in hand) from wherever their content
@@ -146,3 +149,40 @@ def hot_versions(tweet_id: int) -> list[dict]:
 
 def version_render(version: int, text: str, content_hash: str, media_ids: list[int], created_at) -> dict:
     return VERSION_OUTPUT.to_representation((version, text, content_hash, media_ids, created_at))
+
+
+def authors_get_many(author_ids: list[int]) -> dict[int, dict]:
+    """Users by id with what their tweets say of them: `username`, `joined`,
+    `statuses` (published, not gone) and `last_published_at`. One statement of
+    plain SQL: the ORM's form of it (a correlated subquery per aggregate) cost
+    ~4,600 Python calls to compile, twice a whole cached read."""
+    if not author_ids:
+        return {}
+    placeholders = ", ".join(["%s"] * len(author_ids))
+    sql = (
+        f"SELECT u.id, u.username, u.date_joined, s.statuses, s.last_at FROM {get_user_model()._meta.db_table} u "
+        f"LEFT JOIN ({published_per_author_sql(placeholders=placeholders)}) s ON s.author_id = u.id "
+        f"WHERE u.id IN ({placeholders})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*author_ids, *author_ids])
+        rows = cursor.fetchall()
+    return {
+        user_id: {
+            "username": username,
+            "joined": _db_datetime(joined),
+            "statuses": statuses or 0,
+            "last_published_at": _db_datetime(last_at),
+        }
+        for user_id, username, joined, statuses, last_at in rows
+    }
+
+
+def _db_datetime(value) -> datetime | None:
+    """A datetime read by plain SQL: aware from PostgreSQL; from SQLite naive
+    UTC, or text for an aggregate."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is not None and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.urls import resolve
 from django.utils import timezone
+from django_redis import get_redis_connection
 from oauth2_provider.models import AccessToken, Application
 from rest_framework.test import APIClient
 
@@ -225,6 +226,29 @@ def test_counts_equal_the_native_exact_counts(client_alice, client_bob, make_cli
     assert status["favourited"] is False
     liked_by = client_alice.get(f"/api/v1/statuses/{tweet.id}/favourited_by").json()
     assert len(liked_by) == 4 and all(isinstance(a["id"], str) for a in liked_by)
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)  # real commits: a write's after-commit step runs
+def test_favourited_and_reblogged_stay_exact_after_undo_and_a_wiped_redis(client_bob, user):
+    tweet = make_tweet(user, "flag me")
+
+    def flags() -> tuple[bool, bool]:
+        status = client_bob.get(f"/api/v1/statuses/{tweet.id}").json()
+        return status["favourited"], status["reblogged"]
+
+    assert flags() == (False, False)
+    assert client_bob.post(f"/api/v1/statuses/{tweet.id}/favourite").json()["favourited"] is True
+    assert flags() == flags() == (True, False)  # the second read from Redis
+    assert client_bob.post(f"/api/v1/statuses/{tweet.id}/unfavourite").json()["favourited"] is False
+    assert flags() == (False, False)
+    assert client_bob.post(f"/api/v1/statuses/{tweet.id}/reblog").json()["reblogged"] is True
+    assert flags() == (False, True)
+    get_redis_connection("default").flushdb()  # this run's Redis database (REDIS_URL), ours alone
+    assert flags() == flags() == (False, True)
+    assert client_bob.get("/api/v1/timelines/public").json()[0]["reblogged"] is True
+    assert client_bob.post(f"/api/v1/statuses/{tweet.id}/unreblog").json()["reblogged"] is False
+    assert flags() == (False, False)
 
 
 def test_context_walks_replies_both_ways(client_alice, user, other_user):

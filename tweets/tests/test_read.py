@@ -4,6 +4,8 @@ from django.core.cache import cache
 
 from api.services import tweet_delete, tweet_remove
 from tweets.cache import tweet_cache_key
+from tweets.models import Tweet
+from tweets.selectors import authors_get_many
 from tweets.tests.factories import make_tweet
 
 pytestmark = pytest.mark.django_db
@@ -106,3 +108,23 @@ def test_a_cached_read_is_two_redis_round_trips_and_unknown_ids_get_no_counters(
     # The token; then the cached record and the live counts together.
     assert len(sends) == 2, sends
     assert not get_redis_connection("default").exists(counters._hash_key(int(unknown)))
+
+
+def test_authors_get_many_counts_published_tweets_that_are_not_gone(user, make_user):
+    make_tweet(user, "one")
+    last = make_tweet(user, "two")
+    make_tweet(user, "a draft", draft=True)
+    gone = make_tweet(user, "gone, and newer")
+    tweet_delete(tweet_id=gone.id, actor=user)
+    quiet = make_user("quiet")
+
+    authors = authors_get_many([user.pk, quiet.pk, 10**12])
+
+    assert set(authors) == {user.pk, quiet.pk}
+    assert authors[user.pk] == {
+        "username": "alice",
+        "joined": user.date_joined,
+        "statuses": 2,
+        "last_published_at": Tweet.objects.get(pk=last.pk).published_at,
+    }
+    assert authors[quiet.pk]["statuses"] == 0 and authors[quiet.pk]["last_published_at"] is None
