@@ -136,12 +136,24 @@ def _catalog_add(*, key: str, tier: str, ids: list[int], size: int, groups: int)
 
 def _catalog_release(tweet_ids: list[int], *, tier: str) -> None:
     """Rows of these tweets left segments of `tier` (moved on, or erased):
-    lower those segments' live counts (compaction drops dead segments)."""
+    lower those segments' live counts (compaction drops dead segments). A
+    tweet whose id lies in the ranges of several segments (batches of
+    concurrent movers interleave ids) is counted against the one whose id
+    column holds it, read from the store: a guess would take a count from a
+    segment that still has that many live rows, and a segment counted dead
+    too early would be dropped with live tweets in it."""
     located = segments_locate([(tweet_id, tier) for tweet_id in tweet_ids])
     per_segment: dict[int, int] = {}
-    for candidates in located.values():
-        if candidates:
+    ambiguous: dict[int, tuple[Segment, set[int]]] = {}
+    for tweet_id, candidates in located.items():
+        if len(candidates) == 1:
             per_segment[candidates[0].pk] = per_segment.get(candidates[0].pk, 0) + 1
+        for segment in candidates if len(candidates) > 1 else []:
+            ambiguous.setdefault(segment.pk, (segment, set()))[1].add(tweet_id)
+    for segment, ids in ambiguous.values():
+        held = segments.segment_read(segment.key, ids, size=segment.bytes, columns=["id"])
+        if held:
+            per_segment[segment.pk] = per_segment.get(segment.pk, 0) + len(held)
     for segment_id, count in sorted(per_segment.items()):  # primary-key order: no deadlock between movers
         Segment.objects.filter(pk=segment_id).update(live_rows=F("live_rows") - count)
 
@@ -378,10 +390,10 @@ def segments_compact(*, now: datetime | None = None) -> dict[str, int]:
     and merge neighbouring small segments of a tier up to the batch size."""
     dropped = rewritten = merged = 0
     for segment in Segment.objects.filter(live_rows__lte=0).order_by("pk"):
-        with transaction.atomic():
-            if Segment.objects.filter(pk=segment.pk, live_rows__lte=0).delete()[0]:
-                transaction.on_commit(lambda k=segment.key: segments.segment_delete(k))
-                dropped += 1
+        # Rewritten, not deleted on its count alone: the rewrite keeps any row
+        # whose tweet is still in the tier (none, when the count is right).
+        if _segment_rewrite(segment, drop=set()) is None:
+            dropped += 1
     for segment in Segment.objects.filter(live_rows__gt=0, live_rows__lt=F("row_count") / 2).order_by("pk")[:100]:
         _segment_rewrite(segment, drop=set())
         rewritten += 1

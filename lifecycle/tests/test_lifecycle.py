@@ -456,3 +456,48 @@ def test_a_cold_tweet_keeps_its_counts_without_its_counters_row(client_alice, cl
     counters.counters_flush()
     assert TweetCounters.objects.get(tweet_id=tweet_id).likes == 2
     assert Tweet.objects.get(pk=tweet_id).tier == "cold"
+
+
+def test_a_move_counts_each_tweet_against_the_segment_that_really_holds_it(client_alice, anon_client):
+    """Concurrent movers claim in publication order, so their batches
+    interleave ids and two segments' id ranges overlap. The live count a
+    later move takes must come off the segment that holds the tweet (a
+    guess drove one segment's count below zero in a keep-up run, and the
+    move failed on every retry), and compaction drops only dead segments."""
+    ids = [int(_post(client_alice, f"interleaved {i}")["id"]) for i in range(4)]
+    # Publication order ids[0], ids[2], ids[1], ids[3]: batches {0, 2} and {1, 3}.
+    for tweet_id, days in zip(ids, (12, 10, 11, 9), strict=True):
+        _age(tweet_id, days=days)
+    assert services.lifecycle_batch_move(source="hot", target="warm", limit=2) == 2
+    assert services.lifecycle_batch_move(source="hot", target="warm", limit=2) == 2
+    first, second = Segment.objects.filter(tier="warm").order_by("pk")
+    assert (first.min_id, first.max_id, second.min_id, second.max_id) == (ids[0], ids[2], ids[1], ids[3])
+
+    # ids[2] lies in both ranges; it is held by the first segment.
+    assert services.tweet_migrate(tweet_id=ids[2], target="cold") == "migrated"
+    assert services.tweet_migrate(tweet_id=ids[0], target="cold") == "migrated"
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.live_rows, second.live_rows) == (0, 2)
+    assert services.segments_compact()["dropped"] == 1
+    assert list(Segment.objects.filter(tier="warm").values_list("pk", flat=True)) == [second.pk]
+    for tweet_id in ids:
+        tweet_cache.tweet_cache_delete(tweet_id)
+        body = anon_client.get(f"/api/v1/tweets/{tweet_id}").json()
+        assert body["text"] == f"interleaved {ids.index(tweet_id)}"
+
+
+def test_compaction_keeps_the_live_rows_of_a_segment_counted_dead(client_alice, anon_client):
+    """A live count that says dead is not trusted alone: the rewrite keeps the
+    rows whose tweets are still in the tier."""
+    tweet_id = int(_post(client_alice, "still warm")["id"])
+    _age(tweet_id, days=10)
+    services.lifecycle_run_due()
+    Segment.objects.filter(tier="warm").update(live_rows=0)
+
+    assert services.segments_compact()["dropped"] == 0
+
+    assert Segment.objects.get(tier="warm").live_rows == 1
+    tweet_cache.tweet_cache_delete(tweet_id)
+    assert anon_client.get(f"/api/v1/tweets/{tweet_id}").json()["text"] == "still warm"
