@@ -212,18 +212,24 @@ def _points_lock(*, exclusive: bool) -> None:
             cursor.execute(f"SELECT {function}(%s)", [POINTS_LOCK])
 
 
-def _warm_vectors_write(vectors: dict[int, dict[str, float]], *, skip_locked: bool) -> int:
+def _warm_vectors_write(vectors: dict[int, dict[str, float]]) -> int:
     """Keys of warm tweets (tweet id → vector) and the points they need; call
-    inside a transaction. Returns the rows whose key changed."""
+    inside a transaction. Rows another transaction holds are skipped (module
+    docstring of engagement_vectors_update). Returns the rows whose key changed."""
     if not vectors:
         return 0
-    _points_lock(exclusive=False)
     keys = {tweet_id: engagement_key(vector) for tweet_id, vector in vectors.items()}
+    _points_add(set(keys.values()))
+    return tiering.warm_engagement_keys_set(keys=keys, skip_locked=True)
+
+
+def _points_add(keys: set[int]) -> None:
+    """The points of `keys` (inside the transaction that writes the keys:
+    the shared lock keeps the pruner out until it commits)."""
+    _points_lock(exclusive=False)
     EngagementPoint.objects.bulk_create(
-        [EngagementPoint(key=key, **engagement_point(key)) for key in sorted(set(keys.values()))],
-        ignore_conflicts=True,
+        [EngagementPoint(key=key, **engagement_point(key)) for key in sorted(keys)], ignore_conflicts=True
     )
-    return tiering.warm_engagement_keys_set(keys=keys, skip_locked=skip_locked)
 
 
 def engagement_vectors_update(*, counts: dict[int, dict]) -> int:
@@ -244,7 +250,7 @@ def engagement_vectors_update(*, counts: dict[int, dict]) -> int:
             rows, update_conflicts=True, unique_fields=["tweet"], update_fields=list(METRICS)
         )
     warm = {i: engagement_vector(counts[i]) for i, tier in eligible.items() if tier == Tier.WARM}
-    changed = _warm_vectors_write(warm, skip_locked=True)
+    changed = _warm_vectors_write(warm)
     gone = set(counts) - set(hot)
     if gone:
         EngagementVector.objects.filter(tweet_id__in=gone).delete()
@@ -256,19 +262,23 @@ def engagement_vectors_on_counts_refreshed(sender, *, counts: dict[int, dict], *
     engagement_vectors_update(counts=counts)
 
 
-def engagement_vectors_to_warm(*, tweet_ids: list[int]) -> None:
-    """The warm move's side, in its transaction (the claim holds the rows,
-    already warm): each tweet's key from its hot vector row (kept current by
-    every flush) or, without one, from its flushed counts; then the rows go."""
+def engagement_vectors_to_warm(*, tweet_ids: list[int]) -> dict[int, int]:
+    """The warm move's side, in its transaction (the claim holds the rows):
+    each tweet's key, from its hot vector row (kept current by every flush)
+    or, without one, from its flushed counts, with the points they need; the
+    vector rows go. Returns tweet id → key, for the move's own UPDATE of the
+    rows (tweets.tiering.tier_move_apply)."""
     if not tweet_ids:
-        return
+        return {}
     rows = EngagementVector.objects.filter(tweet_id__in=tweet_ids).values("tweet_id", *METRICS)
     vectors = {row.pop("tweet_id"): row for row in rows}
     missing = [i for i in tweet_ids if i not in vectors]
     flushed = {row.tweet_id: row.as_dict() for row in TweetCounters.objects.filter(tweet_id__in=missing)}
     vectors |= {i: engagement_vector(flushed.get(i, {})) for i in missing}
-    _warm_vectors_write(vectors, skip_locked=False)
+    keys = {tweet_id: engagement_key(vector) for tweet_id, vector in vectors.items()}
+    _points_add(set(keys.values()))
     EngagementVector.objects.filter(tweet_id__in=tweet_ids).delete()
+    return keys
 
 
 def engagement_vectors_release(*, tweet_ids: list[int]) -> None:
@@ -293,7 +303,7 @@ def engagement_vectors_membership_sync(*, tweet_ids: set[int]) -> None:
     keyless = sorted(Tweet.objects.filter(pk__in=warm, engagement_key__isnull=True).values_list("pk", flat=True))
     if keyless:
         live = counts_get_many(keyless)
-        _warm_vectors_write({i: engagement_vector(live.get(i, {})) for i in keyless}, skip_locked=True)
+        _warm_vectors_write({i: engagement_vector(live.get(i, {})) for i in keyless})
     have = set(EngagementVector.objects.filter(tweet_id__in=hot).values_list("tweet_id", flat=True))
     missing = sorted(hot - have)
     if not missing:
@@ -313,7 +323,7 @@ def engagement_points_prune() -> int:
     with transaction.atomic():
         _points_lock(exclusive=True)
         with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {table} p WHERE NOT {warm_engagement_key_used_sql(key_expr='p.key')}")
+            cursor.execute(f"DELETE FROM {table} WHERE NOT {warm_engagement_key_used_sql(key_expr=f'{table}.key')}")
             return cursor.rowcount
 
 

@@ -183,12 +183,11 @@ def _move_claimed(ids: list[int], *, source: str, target: str) -> int:
         _checkpoint("uploaded")
         if source == Tier.WARM:
             _catalog_release(ids, tier=Tier.WARM)
-        tiering.tier_move_apply(tweet_ids=ids, source=source, target=target)
-        if target == Tier.WARM:
-            # The warm row keeps its engagement vector as a key (analytics),
-            # taken from the hot vector or the flushed sums before the sums
-            # row goes. New engagement flushes both back.
-            engagement_vectors_to_warm(tweet_ids=ids)
+        # The warm row keeps its engagement vector as a key (analytics), taken
+        # from the hot vector or the flushed sums before the sums row goes, and
+        # written by the move's own UPDATE. New engagement flushes both back.
+        keys = engagement_vectors_to_warm(tweet_ids=ids) if target == Tier.WARM else None
+        tiering.tier_move_apply(tweet_ids=ids, source=source, target=target, engagement_keys=keys)
         tweets_counters_release(tweet_ids=ids)
         if target == Tier.COLD:
             engagement_vectors_release(tweet_ids=ids)

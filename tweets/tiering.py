@@ -233,11 +233,12 @@ def tier_hot_rows(*, tweet_ids: Sequence[int]) -> list[dict]:
 
 # --- the move itself ------------------------------------------------------------------------
 WARM_SQL = """
-UPDATE tweets_tweet t SET tier = 'warm', content_hash = NULL, media_ids = '[]'::jsonb,
+UPDATE tweets_tweet t SET tier = 'warm', content_hash = NULL, media_ids = '[]'::jsonb, engagement_key = k.key,
     search_vector = strip(coalesce(t.search_vector, ''::tsvector)) || coalesce(
         (SELECT array_to_tsvector(array_agg(DISTINCT '#' || h.tag)) FROM tweets_tweethashtag h WHERE h.tweet_id = t.id),
         ''::tsvector)
-WHERE t.id = ANY(%(ids)s) AND t.tier = 'hot'
+FROM unnest(%(ids)s::bigint[], %(keys)s::bigint[]) AS k(id, key)
+WHERE t.id = k.id AND t.tier = 'hot'
 RETURNING t.id, t.author_id, t.version
 """
 COLD_SQL = """
@@ -262,12 +263,21 @@ DELETE FROM tweets_tweetcontent WHERE hash IN (
 """
 
 
-def tier_move_apply(*, tweet_ids: list[int], source: str, target: str, now: datetime | None = None) -> int:
+def tier_move_apply(
+    *,
+    tweet_ids: list[int],
+    source: str,
+    target: str,
+    engagement_keys: dict[int, int] | None = None,
+    now: datetime | None = None,
+) -> int:
     """Slim the claimed rows from `source` to `target` (call inside the move's
     transaction, holding the claim's row locks, after the archive segment
-    holding them was written and verified). Warm rows keep ids, author, times
-    and a stripped search vector with their hashtags folded in as `#tag`
-    lexemes; cold rows become stubs. Versions, history rows, hashtag rows and
+    holding them was written and verified). Warm rows keep ids, author, times,
+    their `engagement_keys` (warm_engagement_keys_set; written by the same
+    statement, since a second UPDATE would write every row and index entry
+    again) and a stripped search vector with their hashtags folded in as
+    `#tag` lexemes; cold rows become stubs. Versions, history rows, hashtag rows and
     content no one else uses are deleted; the rows that moved get one
     tweet.tier_changed event each, written as one batch row (the move is one
     change; the feed shows an event per tweet). Returns the number of rows moved."""
@@ -275,16 +285,17 @@ def tier_move_apply(*, tweet_ids: list[int], source: str, target: str, now: date
         return 0
     now = now or timezone.now()
     ids = list(tweet_ids)
+    keys = engagement_keys or {}
     if connection.vendor == "postgresql":
-        moved = _apply_postgresql(ids, source=source, target=target, now=now)
+        moved = _apply_postgresql(ids, source=source, target=target, keys=keys, now=now)
     else:
-        moved = _apply_orm(ids, source=source, target=target, now=now)
+        moved = _apply_orm(ids, source=source, target=target, keys=keys, now=now)
     transaction.on_commit(lambda: tweet_cache.tweet_cache_delete_many(ids))
     return moved
 
 
-def _apply_postgresql(ids: list[int], *, source: str, target: str, now: datetime) -> int:
-    params = {"ids": ids, "source": source}
+def _apply_postgresql(ids: list[int], *, source: str, target: str, keys: dict[int, int], now: datetime) -> int:
+    params = {"ids": ids, "source": source, "keys": [keys.get(i) for i in ids]}
     with connection.cursor() as cursor:
         hashes: list[str] = []
         if source == Tier.HOT:
@@ -308,7 +319,7 @@ def _events_record(moved: list[tuple[int, int, int]], *, now: datetime) -> None:
         event_batch_record(type=EventType.TIER_CHANGED, events=moved, at=now)
 
 
-def _apply_orm(ids: list[int], *, source: str, target: str, now: datetime) -> int:
+def _apply_orm(ids: list[int], *, source: str, target: str, keys: dict[int, int], now: datetime) -> int:
     """The same writes on SQLite (no tsvector: SQLite search covers hot text only)."""
     hashes = set()
     if source == Tier.HOT:
@@ -320,6 +331,13 @@ def _apply_orm(ids: list[int], *, source: str, target: str, now: datetime) -> in
     rows = Tweet.objects.filter(pk__in=ids, tier=source)
     moved = list(rows.order_by("id").values_list("id", "author_id", "version"))
     rows.update(**fields)
+    moved_ids = {tweet_id for tweet_id, *_ in moved}
+    by_key: dict[int, list[int]] = {}
+    for tweet_id, key in keys.items():
+        if tweet_id in moved_ids and target == Tier.WARM:
+            by_key.setdefault(key, []).append(tweet_id)
+    for key, key_ids in by_key.items():
+        Tweet.objects.filter(pk__in=key_ids).update(engagement_key=key)
     _events_record(moved, now=now)
     for queryset in (
         TweetVersion.objects.filter(tweet_id__in=ids),
