@@ -220,7 +220,7 @@ def _warm_vectors_write(vectors: dict[int, dict[str, float]]) -> int:
         return 0
     keys = {tweet_id: engagement_key(vector) for tweet_id, vector in vectors.items()}
     _points_add(set(keys.values()))
-    return tiering.warm_engagement_keys_set(keys=keys, skip_locked=True)
+    return tiering.warm_engagement_keys_set(keys=keys)
 
 
 def _points_add(keys: set[int]) -> None:

@@ -148,7 +148,8 @@ def _catalog_release(tweet_ids: list[int], *, tier: str) -> None:
     for tweet_id, candidates in located.items():
         if len(candidates) == 1:
             per_segment[candidates[0].pk] = per_segment.get(candidates[0].pk, 0) + 1
-        for segment in candidates if len(candidates) > 1 else []:
+            continue
+        for segment in candidates:
             ambiguous.setdefault(segment.pk, (segment, set()))[1].add(tweet_id)
     for segment, ids in ambiguous.values():
         held = segments.segment_read(segment.key, ids, size=segment.bytes, columns=["id"])

@@ -274,7 +274,7 @@ def tier_move_apply(
     """Slim the claimed rows from `source` to `target` (call inside the move's
     transaction, holding the claim's row locks, after the archive segment
     holding them was written and verified). Warm rows keep ids, author, times,
-    their `engagement_keys` (warm_engagement_keys_set; written by the same
+    their `engagement_keys` (see Tweet.engagement_key; written by the same
     statement, since a second UPDATE would write every row and index entry
     again) and a stripped search vector with their hashtags folded in as
     `#tag` lexemes; cold rows become stubs. Versions, history rows, hashtag rows and
@@ -379,33 +379,32 @@ def tier_gone_ids(*, tweet_ids: Sequence[int]) -> set[int]:
 
 # --- the warm rows' engagement vectors ----------------------------------------------------------
 # Rows whose key changes, locked in primary-key order (concurrent writers
-# cannot deadlock on each other); {skip} is "SKIP LOCKED" or "".
+# cannot deadlock on each other); rows another transaction holds are skipped.
 ENGAGEMENT_KEYS_SQL = """
 WITH k(id, key) AS (SELECT * FROM unnest(%(ids)s::bigint[], %(keys)s::bigint[])),
 todo AS (
     SELECT t.id, k.key FROM tweets_tweet t JOIN k ON k.id = t.id
     WHERE t.tier = 'warm' AND t.engagement_key IS DISTINCT FROM k.key
-    ORDER BY t.id FOR NO KEY UPDATE OF t {skip}
+    ORDER BY t.id FOR NO KEY UPDATE OF t SKIP LOCKED
 )
 UPDATE tweets_tweet t SET engagement_key = todo.key FROM todo WHERE t.id = todo.id
 """
 
 
-def warm_engagement_keys_set(*, keys: dict[int, int], skip_locked: bool = False) -> int:
-    """Write the engagement key (tweets.models.Tweet.engagement_key) of these
-    warm rows, tweet id → key; other tiers' rows and unchanged keys are left
-    alone. `skip_locked` skips rows another transaction holds instead of
-    waiting: for a caller holding other locks (the counter flush) that a
-    mover taking those rows cold may want next. Returns rows written."""
+def warm_engagement_keys_set(*, keys: dict[int, int]) -> int:
+    """Rewrite the engagement key (tweets.models.Tweet.engagement_key) of
+    these warm rows, tweet id → key, after engagement changed it; other
+    tiers' rows and unchanged keys are left alone. Rows another transaction
+    holds are skipped, not waited for: the caller (the counter flush) holds
+    other locks that a mover taking those rows cold may want next, and a row
+    going cold loses its key anyway. (A move writes the key in its own
+    UPDATE: tier_move_apply.) Returns rows written."""
     if not keys:
         return 0
     ids = sorted(keys)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(
-                ENGAGEMENT_KEYS_SQL.format(skip="SKIP LOCKED" if skip_locked else ""),
-                {"ids": ids, "keys": [keys[i] for i in ids]},
-            )
+            cursor.execute(ENGAGEMENT_KEYS_SQL, {"ids": ids, "keys": [keys[i] for i in ids]})
             return cursor.rowcount
     written = 0
     for tweet_id in ids:
